@@ -1,0 +1,275 @@
+"""The agent's BPF backend: choose attach points, compile with BCC, read outputs.
+
+One ``BccJob`` per job of the plan. Each job compiles into its own BPF object
+so that one job's failure never takes the others down.
+"""
+
+import os
+import re
+import tempfile
+
+from agent import facts
+from agent.decode import disk_dev, plain, struct_dict
+
+
+class JobError(Exception):
+    """A job cannot run on this host; ``outcome`` names the failure kind."""
+
+    def __init__(self, outcome, reason):
+        Exception.__init__(self, reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+def use_macro(point):
+    """C macro defined when an attach point is the one chosen for its probe."""
+    target = re.sub(r"\W", "_", point["target"].replace(":", "__"))
+    return "FLEET_USE_%s__%s" % (point["kind"], target)
+
+
+def point_label(point):
+    """Human label of an attach point, e.g. ``tracepoint:block:block_rq_issue``."""
+    return "%s:%s" % (point["kind"], point["target"])
+
+
+def point_unavailable(point):
+    """Return why an attach point cannot be used on this host, or None."""
+    kind, target = point["kind"], point["target"]
+    base = facts.tracefs_dir()
+    if kind in ("tracepoint", "raw_tracepoint"):
+        if base is None:
+            return "tracefs is not mounted"
+        event = target.replace(":", "/") if ":" in target else target
+        if kind == "raw_tracepoint" and ":" not in target:
+            return None if _raw_tp_exists(base, target) else "no such raw tracepoint"
+        if not os.path.isdir(os.path.join(base, "events", event)):
+            return "no tracepoint %s on this kernel" % target
+        return None
+    if kind in ("kprobe", "kretprobe"):
+        if not facts.kprobes_available():
+            return "kprobes are not available on this kernel (no kprobe_events)"
+        if not _kernel_symbol_exists(target):
+            return "no kernel function %s" % target
+        return None
+    return None
+
+
+def _raw_tp_exists(base, name):
+    """True when some tracefs event category has an event of this name."""
+    events = os.path.join(base, "events")
+    try:
+        return any(os.path.isdir(os.path.join(events, c, name)) for c in os.listdir(events))
+    except OSError:
+        return False
+
+
+def _kernel_symbol_exists(name):
+    """True when /proc/kallsyms lists a function of this name."""
+    try:
+        with open("/proc/kallsyms") as f:
+            return any(line.split()[2] == name for line in f if name in line)
+    except (OSError, IndexError):
+        return False
+
+
+def choose_points(attach):
+    """Pick the first usable point per probe slot.
+
+    Returns (chosen, report): chosen is a list of (slot, point); report is the
+    per-slot record sent to the controller. Raises JobError(attach-error) when a
+    required slot has no usable point.
+    """
+    chosen, report = [], []
+    for slot in attach:
+        skipped, used = [], None
+        for point in slot["points"]:
+            why = point_unavailable(point)
+            if why is None:
+                used = point
+                break
+            skipped.append({"point": point_label(point), "reason": why})
+        report.append({
+            "probe": slot["probe"],
+            "used": point_label(used) if used else None,
+            "skipped": skipped,
+        })
+        if used is not None:
+            chosen.append((slot, used))
+        elif not slot.get("optional"):
+            reasons = "; ".join("%s: %s" % (s["point"], s["reason"]) for s in skipped)
+            raise JobError("attach-error", "probe '%s' cannot attach (%s)" % (slot["probe"], reasons))
+    return chosen, report
+
+
+def resolve_cflags(resolve):
+    """Turn host-resolved params (disk names) into -D flags for the C."""
+    flags = []
+    for param, spec in sorted((resolve or {}).items()):
+        if spec.get("type") == "disk":
+            dev = disk_dev(spec["value"])
+            # A disk this host lacks matches nothing: the job runs, traces nothing.
+            flags.append("-DFLEET_DEV_%s=%dU" % (param.upper(), dev if dev is not None else 0xFFFFFFFF))
+    return flags
+
+
+class BccJob:
+    """One job compiled and attached with BCC on this host."""
+
+    def __init__(self, plan, decoders):
+        self.plan = plan
+        self.id = plan["id"]
+        self.decoders = decoders
+        self.bpf = None
+        self.attach_report = []
+
+    def prepare(self):
+        """Choose attach points, compile, load and attach; raise JobError on failure."""
+        chosen, self.attach_report = choose_points(self.plan["attach"])
+        cflags = ["-D%s=1" % use_macro(p) for _, p in chosen]
+        cflags += resolve_cflags(self.plan.get("resolve"))
+        self.bpf = self._compile(cflags)
+        for slot, point in chosen:
+            if point.get("fn"):
+                self._attach(point)
+
+    def _compile(self, cflags):
+        """Compile and load with BCC, capturing clang's diagnostics from stderr."""
+        from bcc import BPF
+
+        with _CapturedStderr() as captured:
+            try:
+                return BPF(text=self.plan["source"], cflags=cflags)
+            except Exception as err:  # bcc raises plain Exception
+                error = err
+        raise JobError(_load_outcome(str(error)), _load_reason(str(error), captured.text))
+
+    def _attach(self, point):
+        """Attach a point that names its C function explicitly."""
+        kind, target, fn = point["kind"], point["target"], point["fn"]
+        try:
+            if kind == "tracepoint":
+                self.bpf.attach_tracepoint(tp=target, fn_name=fn)
+            elif kind == "raw_tracepoint":
+                self.bpf.attach_raw_tracepoint(tp=target, fn_name=fn)
+            elif kind == "kprobe":
+                self.bpf.attach_kprobe(event=target, fn_name=fn)
+            elif kind == "kretprobe":
+                self.bpf.attach_kretprobe(event=target, fn_name=fn)
+            else:
+                raise JobError("attach-error", "attach kind %s is not supported yet" % kind)
+        except JobError:
+            raise
+        except Exception as err:
+            raise JobError("attach-error", "%s: %s" % (point_label(point), err)) from None
+
+    def outputs(self, kind):
+        """The plan's outputs of one kind."""
+        return [o for o in self.plan["outputs"] if o["kind"] == kind]
+
+    def open_events(self, on_event, on_lost):
+        """Open a perf buffer for every events output."""
+        for out in self.outputs("events"):
+            table = self.bpf[out["map"]]
+
+            def handle(cpu, data, size, table=table, out=out):
+                on_event(self, out, struct_dict(table.event(data)))
+
+            def lost(count, out=out):
+                on_lost(self, out, count)
+
+            table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost)
+
+    def poll(self, timeout_ms):
+        """Deliver pending perf events to the callbacks."""
+        if self.outputs("events"):
+            self.bpf.perf_buffer_poll(timeout=timeout_ms)
+
+    def clear(self):
+        """Zero the histogram and table maps: the window opens now."""
+        for out in self.plan["outputs"]:
+            if out["kind"] in ("histogram", "table"):
+                self.bpf[out["map"]].clear()
+
+    def read_hist(self, out):
+        """Return {label: [slot counts]} for a histogram output."""
+        slots = {}
+        for key, value in self.bpf[out["map"]].items():
+            count = plain(value)
+            if not count:
+                continue
+            label, slot = self._hist_key(key, out)
+            counts = slots.setdefault(label, [])
+            counts.extend([0] * (slot + 1 - len(counts)))
+            counts[slot] += count
+        return slots
+
+    def _hist_key(self, key, out):
+        """Split a histogram key into (label, slot)."""
+        if not hasattr(key, "_fields_"):
+            return "", plain(key)
+        record = struct_dict(key)
+        slot = record.pop("slot", 0)
+        record = self.decoders.apply(record, out.get("decode"))
+        return ",".join(str(v) for v in record.values()), slot
+
+    def read_table(self, out, limit=10000):
+        """Return [{key, value}] for a table output, largest values first."""
+        rows = []
+        for key, value in self.bpf[out["map"]].items():
+            label = plain(key)
+            if isinstance(label, dict):
+                label = self.decoders.apply(label, out.get("decode"))
+                label = ",".join(str(v) for v in label.values())
+            rows.append({"key": label, "value": plain(value)})
+        rows.sort(key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True)
+        return rows[:limit]
+
+    def close(self):
+        """Detach every probe and free the maps."""
+        if self.bpf is not None:
+            try:
+                self.bpf.cleanup()
+            finally:
+                self.bpf = None
+
+
+def _load_outcome(message):
+    """Map BCC's exception text to a per-host outcome."""
+    if "attach" in message.lower():
+        return "attach-error"
+    return "compile-error"
+
+
+def _load_reason(message, diagnostics):
+    """Short reason: clang's error lines (program.bpf.c:LINE) or BCC's message."""
+    errors = [
+        line.replace("/virtual/main.c", "program.bpf.c")
+        for line in diagnostics.splitlines()
+        if " error: " in line or line.startswith("error:")
+    ]
+    if errors:
+        return "; ".join(errors[:5])
+    tail = [line for line in diagnostics.splitlines() if line.strip()][-3:]
+    return message if not tail else "%s (%s)" % (message, " / ".join(tail))
+
+
+class _CapturedStderr:
+    """Redirect fd 2 to a temp file (clang writes there), then echo it back."""
+
+    def __enter__(self):
+        self.text = ""
+        self._file = tempfile.TemporaryFile()
+        self._saved = os.dup(2)
+        os.dup2(self._file.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc):
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._file.seek(0)
+        data = self._file.read()
+        self._file.close()
+        self.text = data.decode("utf-8", "replace")
+        if data:
+            os.write(2, data)
+        return False

@@ -1,0 +1,71 @@
+"""Turn BPF map keys/values and perf events (ctypes objects) into JSON values."""
+
+import ctypes
+import os
+
+
+def block_devices(sys_block="/sys/class/block"):
+    """Map block-tracepoint dev numbers (major << 20 | minor) to device names."""
+    names = {}
+    try:
+        entries = os.listdir(sys_block)
+    except OSError:
+        return names
+    for name in entries:
+        try:
+            with open(os.path.join(sys_block, name, "dev")) as f:
+                major, minor = f.read().strip().split(":")
+        except (OSError, ValueError):
+            continue
+        names[(int(major) << 20) | int(minor)] = name
+    return names
+
+
+def disk_dev(name, sys_block="/sys/class/block"):
+    """Return the block-tracepoint dev number of a disk name, or None."""
+    for dev, dev_name in block_devices(sys_block).items():
+        if dev_name == name:
+            return dev
+    return None
+
+
+class Decoders:
+    """Named field decoders from job.yaml (``decode: {field: decoder}``)."""
+
+    def __init__(self):
+        self._disks = None
+
+    def disk(self, dev):
+        """Block dev number -> disk name ("major:minor" when unknown)."""
+        if self._disks is None or dev not in self._disks:
+            self._disks = block_devices()
+        name = self._disks.get(dev)
+        return name if name else "%d:%d" % (dev >> 20, dev & 0xFFFFF)
+
+    def apply(self, record, decode):
+        """Replace each decoded field F (decoder D) by a field named D."""
+        for field, decoder in (decode or {}).items():
+            if field in record:
+                value = record.pop(field)
+                record[decoder] = getattr(self, decoder, lambda v: v)(value)
+        return record
+
+
+def plain(value):
+    """Convert a ctypes value (int, char array, struct) to a JSON value."""
+    if isinstance(value, bytes):
+        return value.split(b"\0", 1)[0].decode("utf-8", "replace")
+    if isinstance(value, ctypes.Array):
+        if value._type_ in (ctypes.c_char, ctypes.c_byte, ctypes.c_ubyte):
+            return bytes(value).split(b"\0", 1)[0].decode("utf-8", "replace")
+        return [plain(v) for v in value]
+    if isinstance(value, ctypes.Structure):
+        return struct_dict(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def struct_dict(obj):
+    """Return a dict of a ctypes Structure's fields, decoded with plain()."""
+    return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_}

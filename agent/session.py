@@ -1,0 +1,333 @@
+"""The agent's life: hello, compile and attach, one aligned window, report, exit.
+
+The agent is its own watchdog: it detaches and exits on stdin EOF, on ``stop``
+and at its own deadline, even if the controller is gone.
+"""
+
+import os
+import queue
+import resource
+import sys
+import threading
+import time
+
+import wire
+from agent import facts
+from agent.decode import Decoders
+from agent.headers import find_headers
+
+PLAN_TIMEOUT_S = 120.0
+GRACE_S = 15.0
+POLL_MS = 50
+BATCH_MAX = 2000
+REEXEC_FLAG = "FLEET_AGENT_REEXEC"
+PYTHON_CANDIDATES = ("/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python3.11",
+                     "/usr/bin/python3.12", "/usr/bin/python3.13", "/usr/libexec/platform-python")
+
+
+class Outbox:
+    """Writes protocol messages to a private copy of fd 1; fd 1 then points at stderr.
+
+    Stray prints from libbcc or Python can never corrupt the message stream.
+    """
+
+    def __init__(self):
+        self._fd = os.dup(1)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+        self._lock = threading.Lock()
+
+    def send(self, kind, **fields):
+        """Send one message to the controller (ignore a closed channel)."""
+        data = wire.encode(wire.message(kind, **fields))
+        with self._lock:
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:
+                pass
+
+
+class Inbox:
+    """Reads controller messages on a thread; EOF arrives as a None message."""
+
+    def __init__(self, stream):
+        self.queue = queue.Queue()
+        thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            try:
+                self.queue.put(wire.decode(line))
+            except wire.ProtocolError as err:
+                log("ignoring bad message: %s" % err)
+        self.queue.put(None)
+
+    def get(self, timeout):
+        """Next message, None on EOF, or raise queue.Empty after timeout."""
+        return self.queue.get(timeout=max(0.0, timeout))
+
+
+def log(text):
+    """A free-text line for the host log (stderr)."""
+    sys.stderr.write("fleet-agent: %s\n" % text)
+    sys.stderr.flush()
+
+
+def import_bcc():
+    """Import bcc, re-executing under another Python that has it if needed."""
+    try:
+        import bcc
+        return bcc
+    except ImportError:
+        pass
+    if not os.environ.get(REEXEC_FLAG):
+        me = os.path.realpath(sys.executable)
+        for python in PYTHON_CANDIDATES:
+            if os.path.exists(python) and os.path.realpath(python) != me:
+                os.environ[REEXEC_FLAG] = "1"
+                try:
+                    os.execv(python, [python] + sys.argv)
+                except OSError:
+                    continue
+    return None
+
+
+def start_watchdog(deadline):
+    """Hard stop: exit the process (the kernel then detaches every probe)."""
+
+    def watch():
+        while time.monotonic() < deadline[0]:
+            time.sleep(0.5)
+        log("deadline passed: exiting")
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class Session:
+    """One run of the agent on this host."""
+
+    def __init__(self, out, inbox, cache_dir):
+        self.out = out
+        self.inbox = inbox
+        self.cache_dir = cache_dir
+        self.jobs = []
+        self.decoders = Decoders()
+        self.pending = []
+        self.lost = {}
+        self.window = None
+        self.offset_ns = 0
+        self.compile_s = 0.0
+        self.stopping = False
+        self.deadline = [time.monotonic() + PLAN_TIMEOUT_S + GRACE_S]
+
+    def run(self, bcc):
+        """Drive the whole session; returns the process exit code."""
+        start_watchdog(self.deadline)
+        note = facts.ensure_tracefs()
+        headers = find_headers(self.cache_dir)
+        version = getattr(bcc, "__version__", None) if bcc else None
+        self.out.send("hello", agent=wire.VERSION, facts=facts.gather(version, headers, note))
+        if bcc is None:
+            self.out.send("error", job=None, outcome="no-bcc",
+                          reason="python module bcc not importable by %s or %s"
+                          % (sys.executable, ", ".join(PYTHON_CANDIDATES[:1])))
+            return 1
+        plan = self._wait_for("plan", PLAN_TIMEOUT_S)
+        if plan is None:
+            return 0
+        self.deadline[0] = (time.monotonic() + plan.get("ready_timeout_s", 120)
+                            + plan["duration_s"] + GRACE_S)
+        self._prepare(plan["jobs"])
+        if not self.jobs:
+            self.out.send("done", window=None, peak_rss_kb=peak_rss_kb(), compile_s=self.compile_s)
+            return 0
+        try:
+            return self._trace(plan)
+        finally:
+            for job in self.jobs:
+                job.close()
+
+    def _wait_for(self, kind, timeout):
+        """Wait for one message type; None on EOF, stop or timeout."""
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                msg = self.inbox.get(end - time.monotonic())
+            except queue.Empty:
+                log("no %s within %.0fs" % (kind, timeout))
+                return None
+            if msg is None or msg["type"] == "stop":
+                return None
+            if msg["type"] == kind:
+                return msg
+
+    def _prepare(self, job_plans):
+        """Compile and attach every job; ready or error for each."""
+        from agent.backend import BccJob, JobError
+
+        for plan in job_plans:
+            if "source" not in plan:
+                with open(os.path.join(self.cache_dir, plan["source_file"])) as f:
+                    plan["source"] = f.read()
+            job = BccJob(plan, self.decoders)
+            began = time.monotonic()
+            try:
+                job.prepare()
+            except JobError as err:
+                job.close()
+                self.out.send("error", job=job.id, outcome=err.outcome, reason=err.reason,
+                              attach=job.attach_report)
+                continue
+            spent = time.monotonic() - began
+            self.compile_s += spent
+            job.open_events(self._on_event, self._on_lost)
+            self.jobs.append(job)
+            self.out.send("ready", job=job.id, attach=job.attach_report, compile_s=round(spent, 3))
+
+    def _trace(self, plan):
+        """Wait for start, trace one window, send the outputs and done."""
+        start_at = self._wait_for_start()
+        if start_at is None:
+            return 0
+        self._open_window(start_at)
+        end_mono = self.window["start_mono"] + int(plan["duration_s"] * 1e9)
+        self.deadline[0] = end_mono / 1e9 + GRACE_S
+        self._collect_until(end_mono)
+        self._close_window()
+        return 0
+
+    def _wait_for_start(self):
+        """Discard pre-window events until ``start`` arrives; its start_at_ns."""
+        while True:
+            self._poll(POLL_MS)
+            self.pending = []
+            try:
+                msg = self.inbox.get(0)
+            except queue.Empty:
+                continue
+            if msg is None or msg["type"] == "stop":
+                return None
+            if msg["type"] == "start":
+                return msg["start_at_ns"]
+
+    def _open_window(self, start_at_ns):
+        """Sleep until start_at (wall clock), then clear the maps: window open."""
+        remaining = (start_at_ns - time.time_ns()) / 1e9
+        if remaining > 0.003:
+            time.sleep(remaining - 0.003)
+        while time.time_ns() < start_at_ns:
+            pass
+        wall, mono = time.time_ns(), time.monotonic_ns()
+        for job in self.jobs:
+            job.clear()
+        self.offset_ns = wall - mono
+        self.window = {"start_ns": wall, "start_mono": mono}
+        self.pending = []
+        self.out.send("started", window={"start_ns": wall})
+
+    def _collect_until(self, end_mono):
+        """Poll events until the window ends or the controller says stop/EOF."""
+        watermark = self.window["start_mono"]
+        while time.monotonic_ns() < end_mono and not self.stopping:
+            cycle_start = time.monotonic_ns()
+            self._poll(POLL_MS)
+            self._flush(watermark)
+            watermark = cycle_start
+            self._check_inbox()
+        self.window["end_mono"] = min(time.monotonic_ns(), end_mono)
+        self.window["end_ns"] = self.window["end_mono"] + self.offset_ns
+
+    def _check_inbox(self):
+        """Notice stop or EOF without blocking."""
+        try:
+            msg = self.inbox.get(0)
+        except queue.Empty:
+            return
+        if msg is None or msg["type"] == "stop":
+            self.stopping = True
+
+    def _close_window(self):
+        """Read histograms and tables, flush the last events, say done."""
+        end_mono = self.window["end_mono"]
+        for job in self.jobs:
+            for out in job.outputs("histogram"):
+                self.out.send("hist", job=job.id, output=out["name"], slots=job.read_hist(out))
+            for out in job.outputs("table"):
+                self.out.send("table", job=job.id, output=out["name"], rows=job.read_table(out))
+        self._poll(0)
+        self._flush(end_mono, final=True)
+        window = {"start_ns": self.window["start_ns"], "end_ns": self.window["end_ns"]}
+        self.out.send("done", window=window, peak_rss_kb=peak_rss_kb(),
+                      compile_s=round(self.compile_s, 3))
+
+    def _poll(self, timeout_ms):
+        """Poll every job's perf buffers once."""
+        for job in self.jobs:
+            job.poll(timeout_ms if job is self.jobs[-1] else 0)
+        if not any(job.outputs("events") for job in self.jobs) and timeout_ms:
+            time.sleep(timeout_ms / 1000.0)
+
+    def _on_event(self, job, out, record):
+        """Perf buffer callback: keep in-window events with wall-clock ts_ns."""
+        mono = record.pop(out["time"], None) if out.get("time") else time.monotonic_ns()
+        if self.window is None or mono < self.window["start_mono"]:
+            return
+        if "end_mono" in self.window and mono >= self.window["end_mono"]:
+            return
+        record = self.decoders.apply(record, out.get("decode"))
+        record["ts_ns"] = mono + self.offset_ns
+        self.pending.append((mono, job.id, out["name"], record))
+
+    def _on_lost(self, job, out, count):
+        """Perf buffer lost callback: count per (job, output)."""
+        key = (job.id, out["name"])
+        self.lost[key] = self.lost.get(key, 0) + count
+
+    def _flush(self, watermark, final=False):
+        """Send, sorted, every pending event at or before the watermark.
+
+        Events from different CPUs arrive slightly out of order; holding back
+        the ones newer than the previous poll keeps each host's stream sorted.
+        """
+        ready = [e for e in self.pending if final or e[0] <= watermark]
+        if not ready and not (final and self.lost):
+            return
+        self.pending = [] if final else [e for e in self.pending if e[0] > watermark]
+        ready.sort(key=lambda e: e[0])
+        batches = {}
+        for _, job_id, name, record in ready:
+            batches.setdefault((job_id, name), []).append(record)
+        keys = set(batches) | (set(self.lost) if final else set())
+        for key in sorted(keys):
+            events = batches.get(key, [])
+            lost = self.lost.pop(key, 0)
+            for i in range(0, max(len(events), 1), BATCH_MAX):
+                self.out.send("events", job=key[0], output=key[1],
+                              events=events[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
+
+
+def peak_rss_kb():
+    """Peak resident memory of this process (includes clang's compile)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def main():
+    """Agent entry point: protect stdout, import bcc, run one session."""
+    out = Outbox()
+    bcc = import_bcc()
+    cache_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
+    inbox = Inbox(sys.stdin.buffer)
+    try:
+        code = Session(out, inbox, cache_dir).run(bcc)
+    except Exception as err:  # report, never die silently
+        import traceback
+
+        traceback.print_exc()
+        out.send("error", job=None, outcome="agent-crashed", reason="%s: %s"
+                 % (type(err).__name__, err))
+        code = 1
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,93 @@
+"""What each CLI subcommand does, in terms of library calls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .catalog import Catalog
+from .errors import InputError
+from .inventory import format_hosts, load_inventory
+from .play import execute, plan_run
+from .playbook import Playbook, apply_overrides, load_playbook, parse_duration
+from .report.json import dump_results
+from .report.progress import LiveProgress
+from .report.terminal import render_report
+
+
+def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
+    """Plan, execute with live progress, then print the report or the JSON."""
+    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
+                    args.known_hosts, args.timeout)
+    if args.forks is not None:
+        if args.forks < 1:
+            raise InputError(f"--forks must be at least 1, got {args.forks}")
+        plan.options.forks = args.forks
+    err.print(f"Tracing {len(plan.hosts)} host(s) for {playbook.duration:g}s with "
+              f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
+              highlight=False)
+    with LiveProgress(err, len(plan.hosts), playbook.duration) as progress:
+        results, code = execute(plan, progress)
+    if args.json:
+        dump_results(results, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        render_report(results, Console(width=80 if not sys.stdout.isatty() else None))
+    err.print(f"Results in {plan.options.run_dir}/", highlight=False)
+    return code
+
+
+def cmd_run(args, err: Console) -> int:
+    """fleet run PLAYBOOK."""
+    catalog = Catalog.default()
+    playbook = load_playbook(Path(args.playbook), catalog)
+    duration = parse_duration(args.duration, "--duration") if args.duration else None
+    playbook = apply_overrides(playbook, duration=duration) if duration else playbook
+    return _run(playbook, catalog, args, err)
+
+
+def cmd_trace(args, err: Console) -> int:
+    """fleet trace JOB [PATTERN]: one job, no playbook file."""
+    catalog = Catalog.default()
+    playbook = Playbook.for_job(catalog, args.job, _params(args.param))
+    playbook = apply_overrides(playbook, duration=parse_duration(args.duration, "--duration"))
+    playbook.hosts = args.pattern
+    return _run(playbook, catalog, args, err)
+
+
+def cmd_inventory(args, err: Console) -> int:
+    """fleet inventory [PATTERN]: the resolved hosts and their vars."""
+    inventory = load_inventory(args.inventory)
+    hosts = inventory.select(args.pattern, args.limit)
+    print(format_hosts(hosts, inventory))
+    return 0
+
+
+def cmd_jobs(args, err: Console) -> int:
+    """fleet jobs [NAME]: the catalog, or one job's params, attach points, outputs."""
+    catalog = Catalog.default()
+    if args.name:
+        print(catalog.describe(args.name))
+    else:
+        for name in catalog.names():
+            print(f"{name:<14} {catalog.get(name).summary}")
+    return 0
+
+
+def cmd_render(args, err: Console) -> int:
+    """fleet render JOB: the C a host would compile."""
+    sys.stdout.write(Catalog.default().render_text(args.name, _params(args.param)))
+    return 0
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    """Parse repeated --param KEY=VALUE."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--param expects KEY=VALUE, got '{pair}'")
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,23 @@
+"""Error types that the CLI turns into one clear paragraph (never a traceback)."""
+
+from __future__ import annotations
+
+
+class FleetError(Exception):
+    """Base class for every error fleet reports to the user."""
+
+
+class InputError(FleetError):
+    """Bad user input: names the file and line, and says what was expected."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        return f"{where}{self.message}"

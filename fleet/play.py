@@ -1,0 +1,106 @@
+"""One playbook run as a library call: plan (no network), execute, write results.
+
+The CLI is a thin shell over ``plan_run`` and ``execute``; tests and benchmarks
+call them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .bundle import Bundle, build_bundle
+from .catalog import Catalog
+from .errors import InputError
+from .inventory import load_inventory
+from .playbook import Playbook
+from .results import build_results, exit_code, write_run_folder
+from .runner import Progress, Runner, RunOptions
+from .transport.base import TransportOptions
+
+
+@dataclass
+class RunPlan:
+    """Everything decided before any host is contacted."""
+
+    playbook: Playbook
+    hosts: list
+    jobs: list
+    limit: str | None
+    options: RunOptions
+    bundle: Bundle
+
+
+def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
+    """A fresh run folder: runs/<UTC timestamp>-<playbook slug>/."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", playbook_name).strip("-").lower() or "run"
+    path = runs_root / f"{stamp}-{slug}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = runs_root / f"{stamp}-{slug}-{n}"
+    return path
+
+
+def plan_run(playbook: Playbook, catalog: Catalog, inventory: str | None = None,
+             limit: str | None = None, runs_root: Path = Path("runs"),
+             known_hosts: str | None = None, connect_timeout: float = 10.0) -> RunPlan:
+    """Load the inventory, pick the hosts, render the jobs; bad input raises InputError."""
+    inv = load_inventory(inventory)
+    hosts = inv.select(playbook.hosts, limit)
+    if not hosts:
+        what = f"'{playbook.hosts}'" + (f" limited by '{limit}'" if limit else "")
+        source = inventory or "the implicit localhost inventory"
+        raise InputError(f"no host matches {what} in {source}", playbook.path)
+    jobs = playbook.render(catalog)
+    options = RunOptions(
+        duration_s=playbook.duration,
+        run_dir=run_dir_for(Path(runs_root), playbook.name),
+        forks=playbook.forks,
+        ready_timeout_s=playbook.ready_timeout,
+        transport=TransportOptions(known_hosts=known_hosts, connect_timeout=connect_timeout),
+    )
+    return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
+
+
+def _job_meta(job) -> dict:
+    """What the results need to know about a rendered job."""
+    return {"id": job.id, "job": job.job, "params": job.params,
+            "summary": job.summary, "outputs": job.outputs}
+
+
+async def execute_async(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:
+    """Run the plan on every host; write the run folder; return (results, exit code)."""
+    runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.interrupt)
+    started = time.time_ns()
+    try:
+        host_raws = await runner.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    meta = {
+        "id": plan.options.run_dir.name, "dir": str(plan.options.run_dir),
+        "playbook": {"name": plan.playbook.name, "path": str(plan.playbook.path),
+                     "hosts": plan.playbook.hosts},
+        "limit": plan.limit, "forks": plan.options.forks,
+        "duration_s": plan.options.duration_s, "started_ns": started,
+        "ended_ns": time.time_ns(), "start_at_ns": runner.start_at_ns,
+        "interrupted": runner.interrupted, "fleet_version": __version__,
+    }
+    results = build_results(meta, [_job_meta(j) for j in plan.jobs], host_raws)
+    write_run_folder(results, plan.options.run_dir)
+    return results, exit_code(host_raws, runner.interrupted)
+
+
+def execute(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:
+    """Synchronous wrapper of execute_async."""
+    return asyncio.run(execute_async(plan, progress))

@@ -1,0 +1,15 @@
+"""Where the agent sources and job folders are: inside the wheel, or the checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+def data_dir(name: str) -> Path:
+    """Return the directory of ``agent`` or ``bpf`` (wheel data first, then checkout)."""
+    for candidate in (_PKG / "_data" / name, _PKG.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"fleet installation is missing its {name}/ directory")

@@ -1,0 +1,380 @@
+"""Run phases on every host: connect, push, prepare, one shared window, collect.
+
+Concurrency: at most ``forks`` hosts connect/push/compile at once; every host
+that got ready then shares one window opened at the same wall-clock instant.
+A host that fails ends with its outcome and reason and never costs the other
+hosts their results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import wire
+from .bundle import Bundle, source_name
+from .transport import HostFailure, transport_for
+from .transport.base import TransportOptions
+
+GRACE_S = 10.0          # after the window: time for agents to report
+STOP_GRACE_S = 4.0      # after Ctrl-C: time for agents to report partial results
+START_LEAD_S = 0.25     # start_at lies this far ahead, so every host hears it in time
+
+
+@dataclass
+class RunOptions:
+    """What the runner needs besides hosts and jobs."""
+
+    duration_s: float
+    run_dir: Path
+    forks: int = 50
+    ready_timeout_s: float = 120.0
+    transport: TransportOptions = field(default_factory=TransportOptions)
+
+
+Progress = Callable[[str, str, str], None]  # (host, phase, detail)
+
+
+def _no_progress(host: str, phase: str, detail: str) -> None:
+    """Default progress sink: say nothing."""
+
+
+class HostRun:
+    """One host's state through the run, ending as a raw result dict."""
+
+    def __init__(self, host, run_dir: Path, job_ids: list[str], progress: Progress):
+        self.host = host
+        self.name = host.name
+        self.run_dir = run_dir
+        self.job_ids = job_ids
+        self.progress = progress
+        self.transport = None
+        self.proc = None
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.outcome, self.reason = None, ""
+        self.facts = None
+        self.window = None
+        self.agent = {"peak_rss_kb": None, "compile_s": None}
+        self.jobs: dict[str, dict] = {}
+        self.outputs: dict[str, dict] = {}
+        self.stderr_tail: list[str] = []
+        self.ready = False
+        self.in_window = False
+        self.log_path = run_dir / "hosts" / f"{self.name}.log"
+        self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._event_files: dict = {}
+
+    def log(self, text: str) -> None:
+        """Append a line to this host's raw log."""
+        self._log.write(text.rstrip("\n") + "\n")
+        self._log.flush()
+
+    def fail(self, outcome: str, reason: str) -> None:
+        """Record the first failure of this host (later ones are consequences)."""
+        if self.outcome is None:
+            self.outcome, self.reason = outcome, reason
+            self.log(f"# outcome {outcome}: {reason}")
+            self.progress(self.name, "failed", f"{outcome}: {reason}")
+
+    async def _read_stdout(self) -> None:
+        """Decode agent messages into the inbox; None marks EOF."""
+        try:
+            while True:
+                line = await self.proc.stdout.readline()
+                if not line:
+                    break
+                try:
+                    msg = wire.decode(line)
+                except wire.ProtocolError as err:
+                    self.log(f"# bad message: {err}")
+                    continue
+                self._log_message(msg)
+                await self.inbox.put(msg)
+        except Exception as err:  # a broken channel is EOF for us
+            self.log(f"# read error: {err}")
+        await self.inbox.put(None)
+
+    def _log_message(self, msg: dict) -> None:
+        """Keep every message in the host log (event batches summarised)."""
+        if msg["type"] == "events":
+            self.log(f"events {msg['job']}.{msg['output']}: {len(msg['events'])}"
+                     f" (lost {msg.get('lost', 0)})")
+        else:
+            self.log(json.dumps(msg, separators=(",", ":")))
+
+    async def _read_stderr(self) -> None:
+        """Copy the agent's free-text stderr into the host log."""
+        try:
+            while True:
+                line = await self.proc.stderr.readline()
+                if not line:
+                    return
+                text = line.decode("utf-8", "replace").rstrip()
+                self.log(f"stderr: {text}")
+                self.stderr_tail = (self.stderr_tail + [text])[-20:]
+        except Exception:
+            return
+
+    async def _next(self, timeout: float) -> dict | None:
+        """Next agent message, None at EOF; HostFailure(timeout) when none comes."""
+        try:
+            return await asyncio.wait_for(self.inbox.get(), max(timeout, 0.01))
+        except asyncio.TimeoutError:
+            raise HostFailure("timeout", f"agent silent for {timeout:.0f}s") from None
+
+    def _crash_reason(self) -> HostFailure:
+        """Explain an agent that ended before it should have."""
+        tail = " / ".join(t for t in self.stderr_tail[-3:] if t) or "no output"
+        if any("sudo:" in t for t in self.stderr_tail):
+            return HostFailure("auth-failed", f"sudo -n refused: {tail}")
+        if any("No such file" in t or "not found" in t for t in self.stderr_tail):
+            return HostFailure("no-bcc", f"cannot run the agent's Python: {tail}")
+        return HostFailure("agent-crashed", f"agent exited early: {tail}")
+
+    async def prepare(self, bundle: Bundle, sources: dict, plan: dict, options) -> None:
+        """Connect, push, start the agent, send the plan, await ready per job."""
+        self.progress(self.name, "connect", "")
+        self.transport = transport_for(self.host, options.transport)
+        await self.transport.connect()
+        self.progress(self.name, "push", "")
+        await self.transport.push({bundle.name: bundle.data, **sources})
+        self.proc = await self.transport.start(self.transport.agent_command(bundle.name))
+        asyncio.ensure_future(self._read_stdout())
+        asyncio.ensure_future(self._read_stderr())
+        hello = await self._next(60)
+        if hello is None or hello["type"] != "hello":
+            await self.proc.wait(2)
+            raise self._crash_reason()
+        self.facts = hello.get("facts")
+        self.progress(self.name, "compile", "")
+        await self.proc.send(wire.encode(plan))
+        await self._await_ready(options.ready_timeout_s)
+
+    async def _await_ready(self, timeout: float) -> None:
+        """Collect one ready or error per job."""
+        end = time.monotonic() + timeout
+        while len(self.jobs) < len(self.job_ids):
+            msg = await self._next(end - time.monotonic())
+            if msg is None:
+                raise self._crash_reason()
+            if msg["type"] == "error" and msg.get("job") is None:
+                raise HostFailure(msg["outcome"], msg["reason"])
+            if msg["type"] in ("ready", "error"):
+                self._job_answer(msg)
+        if not any(j["status"] == "ok" for j in self.jobs.values()):
+            first = next(iter(self.jobs.values()))
+            raise HostFailure(first["outcome"], first["error"])
+        self.ready = True
+        self.progress(self.name, "ready", "")
+
+    def _job_answer(self, msg: dict) -> None:
+        """Record a job's ready/error answer."""
+        ok = msg["type"] == "ready"
+        self.jobs[msg["job"]] = {
+            "status": "ok" if ok else "error",
+            "attach": msg.get("attach", []),
+            "error": None if ok else msg["reason"],
+            "outcome": None if ok else msg["outcome"],
+            "compile_s": msg.get("compile_s"),
+        }
+
+    async def trace(self, start_at_ns: int, duration_s: float, stop: asyncio.Event) -> None:
+        """Send start, then take outputs until done; honour stop (Ctrl-C)."""
+        await self.proc.send(wire.encode(wire.message("start", start_at_ns=start_at_ns)))
+        self.in_window = True
+        deadline = time.monotonic() + (start_at_ns - time.time_ns()) / 1e9 + duration_s + GRACE_S
+        stop_task = asyncio.ensure_future(stop.wait())
+        try:
+            while True:
+                get = asyncio.ensure_future(self.inbox.get())
+                waits = {get} if stop_task.done() else {get, stop_task}
+                done, _ = await asyncio.wait(waits, timeout=max(deadline - time.monotonic(), 0))
+                if stop_task in done and not get.done():
+                    await self.proc.send(wire.encode(wire.message("stop")))
+                    deadline = min(deadline, time.monotonic() + STOP_GRACE_S)
+                if get not in done:
+                    get.cancel()
+                    if time.monotonic() >= deadline:
+                        raise HostFailure("timeout", "agent did not finish the window in time")
+                    continue
+                msg = get.result()
+                if msg is None:
+                    raise self._crash_reason()
+                if self._take(msg):
+                    return
+        finally:
+            stop_task.cancel()
+            self.in_window = False
+
+    def _take(self, msg: dict) -> bool:
+        """Handle one in-window message; True when the agent said done."""
+        kind = msg["type"]
+        if kind == "started":
+            self.progress(self.name, "window", "")
+        elif kind == "events":
+            self._write_events(msg)
+        elif kind == "hist":
+            out = self._output(msg, "histogram")
+            out["slots"] = msg["slots"]
+        elif kind == "table":
+            self._output(msg, "table")["rows"] = msg["rows"]
+        elif kind == "error":
+            job = self.jobs.setdefault(msg.get("job") or "?", {"status": "error"})
+            job.update(status="error", error=msg["reason"], outcome=msg["outcome"])
+        elif kind == "done":
+            self.window = msg.get("window")
+            self.agent = {"peak_rss_kb": msg.get("peak_rss_kb"),
+                          "compile_s": msg.get("compile_s")}
+            return True
+        return False
+
+    def _output(self, msg: dict, kind: str) -> dict:
+        """The raw output record for a (job, output) pair."""
+        per_job = self.outputs.setdefault(msg["job"], {})
+        return per_job.setdefault(msg["output"], {"kind": kind})
+
+    def _write_events(self, msg: dict) -> None:
+        """Append an event batch to this host's sorted JSONL file for the output."""
+        out = self._output(msg, "events")
+        if "file" not in out:
+            path = self.run_dir / "hosts" / f"{self.name}.{msg['job']}.{msg['output']}.jsonl"
+            out.update(file=str(path), count=0, lost=0)
+            self._event_files[path] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+        f = self._event_files[Path(out["file"])]
+        for event in msg["events"]:
+            f.write(json.dumps(event, separators=(",", ":")) + "\n")
+        out["count"] += len(msg["events"])
+        out["lost"] += msg.get("lost", 0)
+
+    async def close(self) -> None:
+        """EOF to the agent, wait briefly for it to exit, close the connection."""
+        if self.proc is not None:
+            self.proc.close_stdin()
+            if await self.proc.wait(3) is None:
+                self.proc.kill()
+        if self.transport is not None:
+            await self.transport.close()
+        for f in self._event_files.values():
+            f.close()
+
+    def finish(self, interrupted: bool) -> dict:
+        """The host's raw result for fleet.results.build_results."""
+        if self.outcome is None:
+            self.outcome, self.reason = self._final_outcome(interrupted)
+        self.progress(self.name, "done", self.outcome)
+        self._log.close()
+        pushed = self.transport.bytes_pushed if self.transport else 0
+        return {
+            "name": self.name, "address": self.host.address, "outcome": self.outcome,
+            "reason": self.reason, "window": self.window, "bytes_pushed": pushed,
+            "facts": self.facts, "jobs": self.jobs, "agent": self.agent,
+            "log": f"hosts/{self.name}.log", "outputs": self.outputs,
+        }
+
+    def _final_outcome(self, interrupted: bool) -> tuple[str, str]:
+        """Outcome of a host that did not fail outright."""
+        failed = [(i, j) for i, j in self.jobs.items() if j["status"] != "ok"]
+        if failed:
+            job_id, job = failed[0]
+            return job["outcome"], f"job {job_id}: {job['error']}"
+        if interrupted:
+            return "interrupted", "run interrupted; partial window reported"
+        lost = sum(o.get("lost", 0) for outs in self.outputs.values() for o in outs.values())
+        if lost:
+            return "lost-events", f"{lost} events lost (perf buffer full)"
+        return "ok", ""
+
+
+class Runner:
+    """Drives every host through one run."""
+
+    def __init__(self, hosts, jobs, options: RunOptions, bundle: Bundle,
+                 progress: Progress | None = None):
+        self.hosts = hosts
+        self.jobs = jobs
+        self.options = options
+        self.bundle = bundle
+        self.progress = progress or _no_progress
+        self.stop = asyncio.Event()
+        self.interrupted = False
+        self.start_at_ns: int | None = None
+
+    def interrupt(self) -> None:
+        """Ctrl-C: end the window now, keep what the hosts report."""
+        self.interrupted = True
+        self.stop.set()
+
+    def _plan(self) -> tuple[dict, dict]:
+        """The plan message (jobs by source file name) and the source files."""
+        sources, plans = {}, []
+        for job in self.jobs:
+            entry = job.to_plan()
+            text = entry.pop("source")
+            name = source_name(text)
+            sources[name] = text.encode()
+            plans.append(dict(entry, source_file=name))
+        plan = wire.message("plan", jobs=plans, duration_s=self.options.duration_s,
+                            ready_timeout_s=self.options.ready_timeout_s, grace_s=GRACE_S)
+        return plan, sources
+
+    async def run(self) -> list[dict]:
+        """Run every host; return their raw results in inventory order."""
+        (self.options.run_dir / "hosts").mkdir(parents=True, exist_ok=True)
+        plan, sources = self._plan()
+        job_ids = [j.id for j in self.jobs]
+        runs = [HostRun(h, self.options.run_dir, job_ids, self.progress) for h in self.hosts]
+        forks = asyncio.Semaphore(max(1, self.options.forks))
+        prepared = [asyncio.Event() for _ in runs]
+        opened = asyncio.Event()
+        tasks = [
+            asyncio.ensure_future(self._host(r, forks, plan, sources, ev, opened))
+            for r, ev in zip(runs, prepared)
+        ]
+        await self._open_window(runs, prepared, opened, tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return [r.finish(self.interrupted) for r in runs]
+
+    async def _open_window(self, runs, prepared, opened, tasks) -> None:
+        """Wait for every host to be ready (or the ready deadline), then set start_at."""
+        waiters = [asyncio.ensure_future(e.wait()) for e in prepared]
+        stop = asyncio.ensure_future(self.stop.wait())
+        await asyncio.wait(
+            [asyncio.ensure_future(asyncio.wait(waiters)), stop],
+            timeout=self.options.ready_timeout_s, return_when=asyncio.FIRST_COMPLETED,
+        )
+        stop.cancel()
+        for run, event, task in zip(runs, prepared, tasks):
+            if not event.is_set():
+                run.fail("interrupted" if self.interrupted else "timeout",
+                         "interrupted before the window" if self.interrupted else
+                         f"not ready within {self.options.ready_timeout_s:g}s")
+                task.cancel()
+        ready = sum(r.ready for r in runs)
+        self.start_at_ns = time.time_ns() + int((START_LEAD_S + 0.002 * ready) * 1e9)
+        opened.set()
+
+    async def _host(self, run: HostRun, forks, plan, sources, prepared, opened) -> None:
+        """One host's whole life; every failure ends as its outcome."""
+        try:
+            try:
+                async with forks:
+                    await run.prepare(self.bundle, sources, plan, self.options)
+            finally:
+                prepared.set()
+            await opened.wait()
+            if self.interrupted:
+                run.fail("interrupted", "interrupted before the window")
+                return
+            await run.trace(self.start_at_ns, self.options.duration_s, self.stop)
+        except HostFailure as failure:
+            run.fail(failure.outcome, failure.reason)
+        except asyncio.CancelledError:
+            run.fail("interrupted" if self.interrupted else "timeout", "cancelled")
+        except Exception as err:  # one host's bug never takes the others down
+            run.fail("agent-crashed", f"controller error: {type(err).__name__}: {err}")
+        finally:
+            await asyncio.shield(run.close())

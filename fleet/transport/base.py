@@ -1,0 +1,130 @@
+"""The transport seam: connect, keep a content-addressed cache, run the agent."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+CACHE_DIR = ".cache/fleet"  # relative to the login user's home directory
+DEFAULT_PYTHON = "/usr/bin/python3"
+
+
+class HostFailure(Exception):
+    """A host-level failure with its outcome (unreachable, auth-failed, ...)."""
+
+    def __init__(self, outcome: str, reason: str):
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+@dataclass
+class TransportOptions:
+    """Settings every transport gets from the CLI and inventory."""
+
+    known_hosts: str | None = None
+    connect_timeout: float = 10.0
+    extra: dict = field(default_factory=dict)
+
+
+class AgentProcess:
+    """A running agent: write lines to its stdin, read lines from stdout/stderr."""
+
+    def __init__(self, stdin, stdout, stderr, waiter, killer):
+        self._stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self._waiter = waiter
+        self._killer = killer
+
+    async def send(self, data: bytes) -> None:
+        """Write one encoded message; a closed channel is ignored (host is gone)."""
+        try:
+            self._stdin.write(data)
+            await self._stdin.drain()
+        except (ConnectionError, BrokenPipeError, OSError, RuntimeError):
+            pass
+
+    def close_stdin(self) -> None:
+        """Send EOF: the agent detaches and exits."""
+        try:
+            self._stdin.write_eof()
+        except (OSError, RuntimeError, AttributeError):
+            pass
+
+    async def wait(self, timeout: float) -> int | None:
+        """Wait for exit; return the exit status, or None if still running."""
+        try:
+            return await asyncio.wait_for(self._waiter(), timeout)
+        except asyncio.TimeoutError:
+            return None
+
+    def kill(self) -> None:
+        """Last resort: terminate the agent (its probes go with its fds)."""
+        try:
+            self._killer()
+        except (OSError, ProcessLookupError, RuntimeError):
+            pass
+
+
+class Transport(ABC):
+    """How the controller reaches one host."""
+
+    def __init__(self, host, options: TransportOptions):
+        self.host = host
+        self.options = options
+        self.bytes_pushed = 0
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the connection; raise HostFailure on failure."""
+
+    @abstractmethod
+    async def cached_names(self) -> set[str]:
+        """Create the 0700 cache dir if needed and list the files it holds."""
+
+    @abstractmethod
+    async def upload(self, name: str, data: bytes) -> None:
+        """Write a file into the cache dir atomically."""
+
+    @abstractmethod
+    async def start(self, command: str) -> AgentProcess:
+        """Start a shell command on the host (the agent)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the connection."""
+
+    async def push(self, files: dict[str, bytes]) -> int:
+        """Upload the files the host's cache lacks; return bytes sent."""
+        present = await self.cached_names()
+        sent = 0
+        for name, data in files.items():
+            if name not in present:
+                await self.upload(name, data)
+                sent += len(data)
+        self.bytes_pushed += sent
+        return sent
+
+    def agent_command(self, bundle_name: str) -> str:
+        """Shell command running the agent, every user value quoted."""
+        python = self.host.python or DEFAULT_PYTHON
+        parts = [shlex.quote(python), shlex.quote(f"{CACHE_DIR}/{bundle_name}")]
+        if self.host.become:
+            parts = ["sudo", "-n", "--"] + parts
+        return "cd && exec " + " ".join(parts)
+
+
+def list_command() -> str:
+    """Shell command: make the private cache dir, list its files."""
+    d = shlex.quote(CACHE_DIR)
+    return f"cd && umask 077 && mkdir -p {d} && chmod 700 {d} && ls -1A {d}"
+
+
+def upload_command(name: str) -> str:
+    """Shell command: write stdin into the cache under name, atomically."""
+    final = shlex.quote(f"{CACHE_DIR}/{name}")
+    tmp = shlex.quote(f"{CACHE_DIR}/.tmp-{name}") + "-$$"
+    return f"cd && umask 077 && cat > {tmp} && mv -f {tmp} {final}"

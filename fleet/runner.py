@@ -23,6 +23,7 @@ from .transport.base import TransportOptions
 GRACE_S = 10.0          # after the window: time for agents to report
 STOP_GRACE_S = 4.0      # after Ctrl-C: time for agents to report partial results
 START_LEAD_S = 0.25     # start_at lies this far ahead, so every host hears it in time
+STOP = "_local_stop"    # inbox marker, never on the wire
 
 
 @dataclass
@@ -182,33 +183,33 @@ class HostRun:
             "compile_s": msg.get("compile_s"),
         }
 
-    async def trace(self, start_at_ns: int, duration_s: float, stop: asyncio.Event) -> None:
-        """Send start, then take outputs until done; honour stop (Ctrl-C)."""
+    async def trace(self, start_at_ns: int, duration_s: float) -> None:
+        """Send start, then take outputs until done; a local "stop" ends the window."""
+        self.in_window = True  # from here on, Ctrl-C must reach this host as a stop
         await self.proc.send(wire.encode(wire.message("start", start_at_ns=start_at_ns)))
-        self.in_window = True
         deadline = time.monotonic() + (start_at_ns - time.time_ns()) / 1e9 + duration_s + GRACE_S
-        stop_task = asyncio.ensure_future(stop.wait())
         try:
             while True:
-                get = asyncio.ensure_future(self.inbox.get())
-                waits = {get} if stop_task.done() else {get, stop_task}
-                done, _ = await asyncio.wait(waits, timeout=max(deadline - time.monotonic(), 0))
-                if stop_task in done and not get.done():
-                    await self.proc.send(wire.encode(wire.message("stop")))
-                    deadline = min(deadline, time.monotonic() + STOP_GRACE_S)
-                if get not in done:
-                    get.cancel()
-                    if time.monotonic() >= deadline:
-                        raise HostFailure("timeout", "agent did not finish the window in time")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise HostFailure("timeout", "agent did not finish the window in time")
+                try:
+                    msg = await asyncio.wait_for(self.inbox.get(), remaining)
+                except asyncio.TimeoutError:
                     continue
-                msg = get.result()
                 if msg is None:
                     raise self._crash_reason()
-                if self._take(msg):
+                if msg["type"] == STOP:
+                    await self.proc.send(wire.encode(wire.message("stop")))
+                    deadline = min(deadline, time.monotonic() + STOP_GRACE_S)
+                elif self._take(msg):
                     return
         finally:
-            stop_task.cancel()
             self.in_window = False
+
+    def request_stop(self) -> None:
+        """Ctrl-C: have trace() tell the agent to end its window now."""
+        self.inbox.put_nowait({"type": STOP})
 
     def _take(self, msg: dict) -> bool:
         """Handle one in-window message; True when the agent said done."""
@@ -302,11 +303,15 @@ class Runner:
         self.stop = asyncio.Event()
         self.interrupted = False
         self.start_at_ns: int | None = None
+        self.runs: list[HostRun] = []
 
     def interrupt(self) -> None:
         """Ctrl-C: end the window now, keep what the hosts report."""
         self.interrupted = True
         self.stop.set()
+        for run in self.runs:
+            if run.in_window:
+                run.request_stop()
 
     def _plan(self) -> tuple[dict, dict]:
         """The plan message (jobs by source file name) and the source files."""
@@ -327,6 +332,7 @@ class Runner:
         plan, sources = self._plan()
         job_ids = [j.id for j in self.jobs]
         runs = [HostRun(h, self.options.run_dir, job_ids, self.progress) for h in self.hosts]
+        self.runs = runs
         forks = asyncio.Semaphore(max(1, self.options.forks))
         prepared = [asyncio.Event() for _ in runs]
         opened = asyncio.Event()
@@ -369,7 +375,7 @@ class Runner:
             if self.interrupted:
                 run.fail("interrupted", "interrupted before the window")
                 return
-            await run.trace(self.start_at_ns, self.options.duration_s, self.stop)
+            await run.trace(self.start_at_ns, self.options.duration_s)
         except HostFailure as failure:
             run.fail(failure.outcome, failure.reason)
         except asyncio.CancelledError:

@@ -1,0 +1,38 @@
+"""Ansible-compatible inventory: YAML and INI files, host lists, groups and vars.
+
+The package is split by responsibility:
+
+- ``model``: Host, Group and Inventory (select, resolve, describe);
+- ``builder``: collecting groups, hosts and vars, and merging them by precedence;
+- ``yamlfmt``: YAML inventories;
+- ``inifmt``: INI inventories and ``host1,host2,`` lists;
+- ``loading``: ``load_inventory``, which picks one of those for a source;
+- ``patterns``: host ranges and the host-pattern selection algebra;
+- ``listing``: ``format_hosts``, the plain-text listing.
+"""
+
+from __future__ import annotations
+
+from .inifmt import parse_hostlist, parse_ini, parse_ini_value
+from .listing import format_hosts
+from .loading import load_inventory
+from .model import Group, Host, Inventory, Origin
+from .patterns import Selection, evaluate, parse_host_entry, split_pattern
+from .yamlfmt import parse_yaml
+
+__all__ = [
+    "Group",
+    "Host",
+    "Inventory",
+    "Origin",
+    "Selection",
+    "evaluate",
+    "format_hosts",
+    "load_inventory",
+    "parse_host_entry",
+    "parse_hostlist",
+    "parse_ini",
+    "parse_ini_value",
+    "parse_yaml",
+    "split_pattern",
+]

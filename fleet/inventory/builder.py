@@ -1,0 +1,135 @@
+"""Building an Inventory: groups, hosts and vars collected, linked and merged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+from .model import Group, Host, Inventory, Origin
+
+
+class Builder:
+    """Collects groups, hosts and vars while a source is parsed, then links them."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.groups = {"all": Group("all"), "ungrouped": Group("ungrouped")}
+        self.host_groups: dict[str, list[str]] = {}
+        self.host_vars: dict[str, dict[str, Any]] = {}
+        self.host_origins: dict[str, dict[str, Origin]] = {}
+
+    def group(self, name: str) -> Group:
+        """The named group, created on first mention."""
+        return self.groups.setdefault(name, Group(name))
+
+    def add_host(self, name: str, group: str) -> None:
+        """Declare a host (first mention fixes its inventory order) in a group."""
+        self.host_vars.setdefault(name, {})
+        self.host_origins.setdefault(name, {})
+        if group not in self.host_groups.setdefault(name, []):
+            self.host_groups[name].append(group)
+            self.group(group).hosts.append(name)
+
+    def set_host_var(self, host: str, key: str, value: Any, line: int | None) -> None:
+        """Set a host var; a later setting replaces an earlier one."""
+        self.host_vars[host][key] = value
+        self.host_origins[host][key] = (self.path, line)
+
+    def set_group_var(self, name: str, key: str, value: Any, line: int | None) -> None:
+        """Set a group var; ``ansible_group_priority`` sets the group's priority."""
+        group = self.group(name)
+        if key != "ansible_group_priority":
+            group.vars[key] = value
+            group.origins[key] = (self.path, line)
+            return
+        try:
+            if isinstance(value, (bool, float)):
+                raise ValueError
+            group.priority = int(value)
+        except (TypeError, ValueError):
+            message = f"ansible_group_priority of group '{name}' must be a whole number"
+            raise InputError(f"{message}, got {value!r}", self.path, line) from None
+
+    def add_child(self, parent: str, child: str, line: int | None) -> None:
+        """Make child a child group of parent, refusing loops as Ansible does."""
+        if child == "all":
+            message = "group 'all' cannot be a child of another group"
+            raise InputError(message, self.path, line)
+        if child == parent or parent in self._descendants(child):
+            message = f"adding group '{child}' as a child of '{parent}' makes a loop"
+            raise InputError(message, self.path, line)
+        if child not in self.group(parent).children:
+            self.groups[parent].children.append(child)
+            self.group(child).parents.append(parent)
+
+    def _descendants(self, name: str) -> set[str]:
+        """Every group below the named one."""
+        seen: set[str] = set()
+        todo = list(self.group(name).children)
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(self.groups[current].children)
+        return seen
+
+    def build(self) -> Inventory:
+        """Link groups under ``all``, settle ``ungrouped``, merge each host's vars."""
+        for group in list(self.groups.values()):
+            if group.name != "all" and not group.parents:
+                self.add_child("all", group.name, None)
+        depths: dict[str, int] = {}
+        for group in self.groups.values():
+            group.depth = self._depth(group.name, depths)
+        self._settle_ungrouped()
+        memberships = {h: self._lineage(g) for h, g in self.host_groups.items()}
+        hosts = {h: self._merged_host(h, memberships[h]) for h in memberships}
+        return Inventory(hosts, self.groups, memberships, self.path)
+
+    def _depth(self, name: str, known: dict[str, int]) -> int:
+        """Longest path from ``all`` down to the group, as Ansible counts depth."""
+        if name not in known:
+            parents = self.groups[name].parents
+            below = [self._depth(parent, known) + 1 for parent in parents]
+            known[name] = max(below, default=0)
+        return known[name]
+
+    def _settle_ungrouped(self) -> None:
+        """Put hosts only in ``all`` into ``ungrouped``; take grouped hosts out."""
+        ungrouped = self.groups["ungrouped"]
+        for host, direct in self.host_groups.items():
+            grouped = any(g not in ("all", "ungrouped") for g in direct)
+            if grouped and "ungrouped" in direct:
+                direct.remove("ungrouped")
+                ungrouped.hosts.remove(host)
+            elif not grouped and "ungrouped" not in direct:
+                direct.append("ungrouped")
+                ungrouped.hosts.append(host)
+
+    def _lineage(self, direct: list[str]) -> list[str]:
+        """The given groups and all their ancestors, in precedence order."""
+        found: set[str] = set()
+        todo = list(direct)
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo.extend(self.groups[name].parents)
+        groups = sorted((self.groups[name] for name in found), key=_precedence)
+        return [group.name for group in groups]
+
+    def _merged_host(self, name: str, lineage: list[str]) -> Host:
+        """A host whose vars are its groups' in precedence order, then its own."""
+        merged: dict[str, Any] = {}
+        origins: dict[str, Origin] = {}
+        for group in lineage:
+            merged.update(self.groups[group].vars)
+            origins.update(self.groups[group].origins)
+        merged.update(self.host_vars[name])
+        origins.update(self.host_origins[name])
+        return Host(name, merged, origins)
+
+
+def _precedence(group: Group) -> tuple[int, int, str]:
+    """Ansible's order for merging group vars: shallow first, then priority, name."""
+    return (group.depth, group.priority, group.name)

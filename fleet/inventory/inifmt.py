@@ -1,0 +1,142 @@
+"""INI inventories (``[group]``, ``:vars``, ``:children``) and ``a,b,`` host lists."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+import warnings
+from typing import Any
+
+from ..errors import InputError
+from .builder import Builder
+from .model import Inventory
+from .patterns import parse_host_entry
+
+_SECTION = re.compile(r"\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?")
+_GROUP_LINE = re.compile(r"([^:\]\s]+)\s*(?:[#;].*)?")
+_BAD_SECTION = re.compile(r"\[.*\]\s*(?:[#;].*)?")
+_SECTION_HELP = "expected [NAME], [NAME:vars] or [NAME:children] with no spaces"
+
+
+def parse_ini_value(text: str) -> Any:
+    """An INI value as Ansible reads it: a Python literal if it is one, else text."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. invalid escapes in quoted text
+            return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+class _IniReader:
+    """Reads an INI inventory line by line, tracking the current section."""
+
+    def __init__(self, path: str):
+        self.builder = Builder(path)
+        self.path = path
+        self.group, self.kind = "ungrouped", "hosts"
+        # [g] or [g:children] declares g; [g:vars] and children must name such a g.
+        self.declared = {"all", "ungrouped"}
+        self.references: list[tuple[int, str, str]] = []  # (line, group, message)
+
+    def read(self, text: str) -> Inventory:
+        """Parse every line, then refuse references to groups never declared."""
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.strip()
+            if line and line[0] not in "#;":
+                self._line(line, number)
+        for number, group, message in sorted(self.references):
+            if group not in self.declared:
+                raise InputError(message, self.path, number)
+        return self.builder.build()
+
+    def _line(self, line: str, number: int) -> None:
+        """Dispatch one non-blank, non-comment line by the current section."""
+        if line.startswith("[") and _SECTION.fullmatch(line):
+            self._section(line, number)
+        elif _BAD_SECTION.fullmatch(line):
+            message = f"bad section header '{line}': {_SECTION_HELP}"
+            raise InputError(message, self.path, number)
+        elif self.kind == "vars":
+            self._vars_line(line, number)
+        elif self.kind == "children":
+            self._child_line(line, number)
+        else:
+            self._host_line(line, number)
+
+    def _section(self, line: str, number: int) -> None:
+        """Enter a ``[group]``, ``[group:vars]`` or ``[group:children]`` section."""
+        group, kind = _SECTION.fullmatch(line).groups()
+        kind = kind or "hosts"
+        if kind not in ("hosts", "vars", "children"):
+            message = f"section [{group}:{kind}] has unknown type: {_SECTION_HELP}"
+            raise InputError(message, self.path, number)
+        self.builder.group(group)
+        self.group, self.kind = group, kind
+        if kind == "vars":
+            message = f"section [{group}:vars] is for a group never defined"
+            self.references.append((number, group, message))
+        else:
+            self.declared.add(group)
+
+    def _host_line(self, line: str, number: int) -> None:
+        """A host entry (ranges and ``:port`` allowed), then ``key=value`` vars."""
+        try:
+            tokens = shlex.split(line, comments=True)
+        except ValueError as err:
+            message = f"cannot read host line: {err} (check quotes)"
+            raise InputError(message, self.path, number) from None
+        if not tokens:
+            return
+        host_vars = {}
+        for token in tokens[1:]:
+            key, sep, value = token.partition("=")
+            if not sep or not key:
+                message = f"expected key=value host variable, got '{token}'"
+                raise InputError(message, self.path, number)
+            host_vars[key] = parse_ini_value(value)
+        names, port = parse_host_entry(tokens[0], self.path, number)
+        for name in names:
+            self.builder.add_host(name, self.group)
+            if port is not None:
+                self.builder.set_host_var(name, "ansible_port", port, number)
+            for key, value in host_vars.items():
+                self.builder.set_host_var(name, key, value, number)
+
+    def _vars_line(self, line: str, number: int) -> None:
+        """One ``key=value`` of a ``[group:vars]`` section (the value is the rest)."""
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            message = f"expected key=value in [{self.group}:vars], got '{line}'"
+            raise InputError(message, self.path, number)
+        value = parse_ini_value(value.strip())
+        self.builder.set_group_var(self.group, key.strip(), value, number)
+
+    def _child_line(self, line: str, number: int) -> None:
+        """One child group name of a ``[group:children]`` section."""
+        match = _GROUP_LINE.fullmatch(line)
+        if match is None:
+            message = f"expected a group name in [{self.group}:children], got '{line}'"
+            raise InputError(message, self.path, number)
+        child = match.group(1)
+        self.builder.add_child(self.group, child, number)
+        message = f"section [{self.group}:children] includes undefined group '{child}'"
+        self.references.append((number, child, message))
+
+
+def parse_ini(text: str, path: str) -> Inventory:
+    """An inventory from Ansible INI text (``[group]``, ``:vars``, ``:children``)."""
+    return _IniReader(path).read(text)
+
+
+def parse_hostlist(text: str) -> Inventory:
+    """An inventory from Ansible's ``-i 'a,b:2222,web[1:3],'`` form; all ungrouped."""
+    builder = Builder(None)
+    for entry in filter(None, (piece.strip() for piece in text.split(","))):
+        names, port = parse_host_entry(entry)
+        for name in names:
+            builder.add_host(name, "ungrouped")
+            if port is not None:
+                builder.set_host_var(name, "ansible_port", port, None)
+    return builder.build()

@@ -1,0 +1,226 @@
+"""Playbooks: which jobs to run, where and for how long; errors name file:line."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from .catalog import Catalog, JobSpec, RenderedJob, check_keys
+from .errors import InputError
+from .yamlsrc import line_of, load_file
+
+# Required keys map to True; the order is the order shown in error messages.
+PLAY_KEYS = {"name": False, "hosts": False, "duration": True, "forks": False,
+             "ready_timeout": False, "jobs": True}
+JOB_ITEM_KEYS = {"job": True, "name": False, "params": False}
+DEFAULT_FORKS = 50
+DEFAULT_READY_TIMEOUT = 120.0
+AD_HOC_DURATION = 10.0
+AD_HOC_PATH = "<command line>"
+
+# Ansible words that mean something else here; a plain did-you-mean misses them.
+_ANSIBLE_HINTS = {"tasks": "jobs", "roles": "jobs", "serial": "forks"}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+# Job ids name result files and report sections, so keep them path-safe.
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclasses.dataclass
+class PlaybookJob:
+    """One job of a playbook: its unique id, catalog job name and checked params."""
+
+    id: str
+    job: str
+    params: dict
+    line: int = 0
+    # The spec the params were checked against; custom (inline) jobs will have
+    # no catalog entry, so rendering uses this rather than a second lookup.
+    spec: JobSpec | None = dataclasses.field(default=None, repr=False, compare=False)
+
+
+@dataclasses.dataclass
+class Playbook:
+    """A validated play: host pattern, timing and the jobs to run together."""
+
+    path: str
+    name: str
+    hosts: str
+    duration: float
+    forks: int = DEFAULT_FORKS
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    jobs: list[PlaybookJob] = dataclasses.field(default_factory=list)
+
+    def render(self, catalog: Catalog) -> list[RenderedJob]:
+        """Render every job's C, attach slots and outputs, in playbook order."""
+        return [(job.spec or catalog.get(job.job)).render(job.params, job.id)
+                for job in self.jobs]
+
+    @classmethod
+    def for_job(cls, catalog: Catalog, job: str, params: dict[str, str],
+                duration: float = AD_HOC_DURATION) -> Playbook:
+        """Build a one-job playbook for `fleet trace JOB --param k=v` on all hosts."""
+        spec = catalog.get(job)
+        values = spec.cli_params(params)
+        entry = PlaybookJob(id=job, job=job, params=values, spec=spec)
+        return cls(path=AD_HOC_PATH, name=f"trace {job}", hosts="all",
+                   duration=parse_duration(duration), jobs=[entry])
+
+
+def parse_duration(value: Any, path: str | None = None, line: int | None = None,
+                   what: str = "duration") -> float:
+    """Parse 10, 10s, 1.5s, 500ms, 2m or 1h into positive seconds."""
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION_RE.fullmatch(value.strip())
+        if match:
+            seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise InputError(f"{what} must be a positive number of seconds or a string "
+                         f"like 10s, 1.5s, 500ms, 2m, 1h; got {value!r}", path, line)
+    return seconds
+
+
+def load_playbook(path: str | Path, catalog: Catalog) -> Playbook:
+    """Load and validate a playbook file against the catalog's jobs."""
+    where = str(path)
+    play = _single_play(load_file(path), where)
+    check_keys(play, PLAY_KEYS, "the play", where, _ANSIBLE_HINTS)
+    return Playbook(
+        path=where,
+        name=_play_name(play, where),
+        hosts=_hosts(play, where),
+        duration=parse_duration(play["duration"], where, line_of(play, "duration")),
+        forks=_forks(play.get("forks", DEFAULT_FORKS), where, line_of(play, "forks")),
+        ready_timeout=parse_duration(play.get("ready_timeout", DEFAULT_READY_TIMEOUT),
+                                     where, line_of(play, "ready_timeout"),
+                                     "ready_timeout"),
+        jobs=_jobs(play, where, catalog),
+    )
+
+
+def apply_overrides(playbook: Playbook, duration: Any = None,
+                    forks: Any = None) -> Playbook:
+    """Return a copy with command-line --duration / --forks applied."""
+    changes: dict[str, Any] = {}
+    if duration is not None:
+        changes["duration"] = parse_duration(duration, what="--duration")
+    if forks is not None:
+        changes["forks"] = _forks(forks, None, None, "--forks")
+    return dataclasses.replace(playbook, **changes)
+
+
+def _single_play(data: Any, path: str) -> Any:
+    """Accept a play mapping, or Ansible's form: a list holding exactly one play."""
+    if data is None:
+        raise InputError("the playbook is empty; expected a mapping with duration "
+                         "and jobs (and usually hosts)", path)
+    if isinstance(data, list):
+        if len(data) != 1:
+            raise InputError(f"a playbook holds exactly one play, this list has "
+                             f"{len(data)}; put each play in its own file",
+                             path, line_of(data) or None)
+        data = data[0]
+    if not isinstance(data, dict):
+        raise InputError(f"a play must be a mapping with duration and jobs, got "
+                         f"{_kind(data)}", path, line_of(data) or 1)
+    return data
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+    for pytype, name in names.items():
+        if isinstance(value, pytype):
+            return name
+    return "null" if value is None else repr(value)
+
+
+def _play_name(play: dict, path: str) -> str:
+    name = play.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"name must be a non-empty string, got {_kind(name)}",
+                         path, line_of(play, "name"))
+    return name.strip()
+
+
+def _hosts(play: dict, path: str) -> str:
+    """The host pattern; Ansible's list form [a, b] means the union a:b."""
+    hosts = play.get("hosts", "all")
+    if isinstance(hosts, list) and hosts and all(isinstance(h, str) for h in hosts):
+        hosts = ":".join(h.strip() for h in hosts)
+    if not isinstance(hosts, str) or not hosts.strip():
+        raise InputError(f"hosts must be a host pattern like 'all' or 'db:!db3', "
+                         f"got {_kind(hosts)}", path, line_of(play, "hosts"))
+    return hosts.strip()
+
+
+def _forks(value: Any, path: str | None, line: int | None,
+           what: str = "forks") -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)  # from the command line
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} must be an integer >= 1, got {value!r}",
+                         path, line or None)
+    return value
+
+
+def _jobs(play: dict, path: str, catalog: Catalog) -> list[PlaybookJob]:
+    items = play["jobs"]
+    if not isinstance(items, list) or not items:
+        raise InputError("jobs must be a non-empty list of {job: NAME, params: {...}} "
+                         f"items, got {_kind(items)}", path, line_of(play, "jobs"))
+    jobs = [_job_item(item, path, line_of(items, i), catalog)
+            for i, item in enumerate(items)]
+    _unique_ids(jobs, path)
+    return jobs
+
+
+def _job_item(item: Any, path: str, line: int, catalog: Catalog) -> PlaybookJob:
+    if not isinstance(item, dict):
+        raise InputError("each item of jobs must be a mapping like "
+                         f"{{job: biolatency, params: {{...}}}}, got {_kind(item)}",
+                         path, line)
+    check_keys(item, JOB_ITEM_KEYS, "a jobs item", path)
+    spec = job_spec_for(item, path, catalog)
+    job_id = _job_id(item, spec.name, path)
+    params = spec.check_params(item.get("params"), path, line_of(item, "params", line))
+    return PlaybookJob(id=job_id, job=spec.name, params=params, line=line, spec=spec)
+
+
+def job_spec_for(item: dict, path: str, catalog: Catalog) -> JobSpec:
+    """Turn one jobs item into the JobSpec it runs (today: a catalog job)."""
+    name = item["job"]
+    line = line_of(item, "job")
+    if not isinstance(name, str):
+        raise InputError(f"job must be the name of a job, got {_kind(name)}",
+                         path, line)
+    try:
+        return catalog.get(name)
+    except InputError as err:
+        if err.path:  # a broken job.yaml: its own file and line say more
+            raise
+        raise InputError(err.message, path, line) from None
+
+
+def _job_id(item: dict, default: str, path: str) -> str:
+    job_id = item.get("name", default)
+    if not isinstance(job_id, str) or not _ID_RE.fullmatch(job_id):
+        raise InputError(f"job name {job_id!r} must be 1-64 letters, digits, '.', '_' "
+                         "or '-', starting with a letter or digit (it names results)",
+                         path, line_of(item, "name", line_of(item)))
+    return job_id
+
+
+def _unique_ids(jobs: list[PlaybookJob], path: str) -> None:
+    seen: dict[str, int] = {}
+    for job in jobs:
+        if job.id in seen:
+            raise InputError(f"job id {job.id!r} is used twice (first on line "
+                             f"{seen[job.id]}); give one of them a distinct `name:`",
+                             path, job.line)
+        seen[job.id] = job.line

@@ -1,0 +1,350 @@
+"""Render a results document for a terminal: the fleet, its hosts side by side, a recap.
+
+Everything fits 80 columns (bcc's rule for tools): histogram rows are at most 78
+characters, tables shrink and wrap their cells, and long reasons are wrapped.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import time
+from collections.abc import Mapping, Sequence
+from itertools import islice
+from typing import Any, Callable
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fleet.merge import slot_range
+from fleet.results import iter_events
+
+__all__ = ["WIDTH", "log2_lines", "render_report", "render_text"]
+
+WIDTH = 80
+
+# Past this many hosts, a keyed histogram lists only the fleet and flagged hosts
+# per key: keys x hosts rows would bury the outliers.
+KEYED_HOST_ROWS = 8
+MAX_KEYS = 10
+DEFAULT_TABLE_ROWS = 10
+# Recap reasons wrap under the outcome, but never indent past this column.
+MAX_INDENT = 32
+
+STATS = ("count", "p50", "p90", "p99", "max")
+
+
+def render_report(
+    results: Mapping[str, Any], console: Console, max_events: int = 15
+) -> None:
+    """Print the report of a run: header, one section per job output, recap."""
+    _print_header(results, console)
+    for entry in results.get("jobs") or []:
+        console.print()
+        _print_title(entry, console)
+        _RENDERERS[entry["kind"]](entry, results, console, max_events)
+    console.print()
+    _print_recap(results, console)
+
+
+def render_text(results: Mapping[str, Any], max_events: int = 15) -> str:
+    """Return the report as plain text, 80 columns, no color (for report.txt)."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=WIDTH,
+        color_system=None,
+        force_terminal=False,
+        no_color=True,
+        highlight=False,
+        emoji=False,
+    )
+    render_report(results, console, max_events)
+    # rich pads table lines to the table's width; the file needs no trailing blanks.
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def _clock(ns: int, date: bool = False) -> str:
+    """Return wall-clock ns as local HH:MM:SS.mmm (with the date if asked)."""
+    fmt = "%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S"
+    return (
+        time.strftime(fmt, time.localtime(ns // 10**9)) + f".{ns // 10**6 % 1000:03d}"
+    )
+
+
+def _plain(text: str) -> Text:
+    """Return ``text`` as a Text, so brackets are never read as rich markup."""
+    return Text(text)
+
+
+def _print_header(results: Mapping[str, Any], console: Console) -> None:
+    """Print what ran, on which hosts, in which window."""
+    run = results.get("run") or {}
+    playbook = results.get("playbook") or {}
+    hosts = results.get("hosts") or {}
+    title = f"PLAY [{playbook.get('name') or '?'}] {playbook.get('path') or ''}"
+    console.print(_plain(title.rstrip()))
+    tally = ", ".join(f"{n} {o}" for o, n in (results.get("outcomes") or {}).items())
+    selected = _selection_text(playbook.get("hosts"), run.get("limit"))
+    console.print(_plain(f"hosts   {len(hosts)}{selected}: {tally or 'none'}"))
+    console.print(_plain(f"window  {_window_text(run.get('window'))}"))
+    flag = "  INTERRUPTED" if run.get("interrupted") else ""
+    console.print(_plain(f"run     {run.get('id')}, exit {run.get('exit_code')}{flag}"))
+
+
+def _selection_text(pattern: Any, limit: str | None) -> str:
+    """Return `` (pattern, limit L)`` naming how the hosts were chosen, or ""."""
+    if isinstance(pattern, (list, tuple)):
+        pattern = ":".join(str(p) for p in pattern)
+    parts = [str(pattern)] if pattern else []
+    if limit:
+        parts.append(f"limit {limit}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _window_text(window: Mapping[str, int] | None) -> str:
+    """Describe the fleet's tracing window in local time."""
+    if not window:
+        return "none (no host started tracing)"
+    start, end = window["start_ns"], window["end_ns"]
+    seconds = (end - start) / 1e9
+    return f"{_clock(start, date=True)} -> {_clock(end)} local ({seconds:.1f} s)"
+
+
+def _print_title(entry: Mapping[str, Any], console: Console) -> None:
+    """Print a job output's name, summary, kind and unit, and its params."""
+    unit = f", {entry['unit']}" if entry.get("unit") else ""
+    summary = f" {entry['summary']}" if entry.get("summary") else ""
+    title = Text(f"JOB [{entry['name']}]", style="bold")
+    title.append(f"{summary} ({entry['kind']}{unit})")
+    console.print(title)
+    params = entry.get("params") or {}
+    if params:
+        text = ", ".join(f"{k}={v}" for k, v in params.items())
+        console.print(Text(f"params: {text}", style="dim"))
+
+
+# -- histograms ---------------------------------------------------------------
+
+
+def log2_lines(slots: Sequence[int], unit: str) -> list[str]:
+    """Return bcc-style log2 histogram lines, first to last non-empty slot."""
+    used = [k for k, n in enumerate(slots) if n]
+    if not used:
+        return []
+    first, last = used[0], used[-1]
+    # bcc widens the value columns past slot 32 and halves the bar to make room.
+    wide = last > 32
+    value_w, bar_w = (20, 20) if wide else (10, 40)
+    count_w = max(8, len(str(max(slots))))
+    bar_w = min(bar_w, WIDTH - 2 - (2 * value_w + 4 + 3 + count_w + 2))
+    header_pad = " " * (value_w - 5)
+    lines = [f"{header_pad}{unit or 'value':<{value_w + 9}} : count     distribution"]
+    peak = max(slots)
+    for k in range(first, last + 1):
+        low, high = slot_range(k)
+        bar = "*" * (bar_w * slots[k] // peak)
+        lines.append(
+            f"{low:>{value_w}} -> {high:<{value_w}} : {slots[k]:<{count_w}} "
+            f"|{bar:<{bar_w}}|"
+        )
+    return lines
+
+
+def _add_row(table: Table, *cells: str, **options: Any) -> None:
+    """Add a row of plain cells: host names, keys and event fields are not markup."""
+    table.add_row(*(Text(cell) for cell in cells), **options)
+
+
+def _stats_cells(stats: Mapping[str, Any] | None) -> list[str]:
+    """Return count, p50, p90, p99 and max as cells; '-' where unknown."""
+    stats = stats or {}
+    return ["-" if stats.get(s) is None else str(stats[s]) for s in STATS]
+
+
+def _stats_table(first: Sequence[str], unit: str) -> Table:
+    """Return an empty table: the ``first`` columns, then the stats, then FLAG."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in first:
+        table.add_column(name, overflow="fold")
+    table.add_column("COUNT", justify="right", overflow="fold")
+    for name in STATS[1:]:
+        header = Text(f"{name.upper()}\n{unit}".rstrip())
+        table.add_column(header, justify="right")
+    table.add_column("FLAG", overflow="fold", style="red")
+    return table
+
+
+def _flags(found: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """Map each flagged host to its reason."""
+    return {item["host"]: "! " + item["why"] for item in found}
+
+
+def _print_histogram(
+    entry: Mapping, results: Mapping, console: Console, _: int
+) -> None:
+    """Print the fleet histogram, the hosts side by side, and the keys if any."""
+    fleet = entry["fleet"]
+    if not fleet["count"]:
+        console.print("no samples on any host")
+    for line in log2_lines(fleet["slots"], entry.get("unit") or ""):
+        console.print(_plain(line), overflow="ignore", crop=False)
+    console.print()
+    console.print(_plain("hosts side by side (percentiles are slot upper bounds):"))
+    console.print(_host_stats_table(entry, results))
+    if entry.get("keys"):
+        console.print(_keys_table(entry))
+
+
+def _host_stats_table(entry: Mapping, results: Mapping) -> Table:
+    """Return the fleet row, then one row per host, outliers flagged."""
+    table = _stats_table(["HOST"], entry.get("unit") or "")
+    _add_row(table, "(fleet)", *_stats_cells(entry["fleet"]), "", end_section=True)
+    flags = _flags(entry.get("outliers") or [])
+    for name, stats in entry["hosts"].items():
+        _add_row(table, name, *_stats_cells(stats), flags.get(name, ""))
+    # Hosts without data are listed too, so a missing host is never silent.
+    for name, host in (results.get("hosts") or {}).items():
+        if name not in entry["hosts"]:
+            _add_row(table, name, *_stats_cells(None), f"no data: {host['outcome']}")
+    return table
+
+
+def _keys_table(entry: Mapping) -> Table:
+    """Return one fleet row per key, with its host rows (or only flagged ones)."""
+    table = _stats_table(["KEY", "HOST"], entry.get("unit") or "")
+    keys = entry["keys"]
+    for label in list(keys)[:MAX_KEYS]:
+        per_key = keys[label]
+        flags = _flags(per_key.get("outliers") or [])
+        rows = [
+            (name, stats)
+            for name, stats in per_key["hosts"].items()
+            if len(per_key["hosts"]) <= KEYED_HOST_ROWS or name in flags
+        ]
+        _add_row(
+            table,
+            label,
+            "(fleet)",
+            *_stats_cells(per_key["fleet"]),
+            "",
+            end_section=not rows,
+        )
+        for i, (name, stats) in enumerate(rows):
+            _add_row(
+                table,
+                "",
+                name,
+                *_stats_cells(stats),
+                flags.get(name, ""),
+                end_section=i == len(rows) - 1,
+            )
+    if len(keys) > MAX_KEYS:
+        table.caption = f"{len(keys) - MAX_KEYS} more keys in results.json"
+    return table
+
+
+# -- events and tables --------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    """Return an event field as a table cell."""
+    return "-" if value is None else str(value)
+
+
+def _print_events(
+    entry: Mapping, results: Mapping, console: Console, limit: int
+) -> None:
+    """Print the first events of the merged timeline and the totals."""
+    columns = entry.get("columns") or []
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("TIME", no_wrap=True)
+    table.add_column("HOST", overflow="fold")
+    for column in columns:
+        header = column["field"].upper()
+        if column.get("unit"):
+            header += f"\n{column['unit']}"
+        table.add_column(Text(header), overflow="fold")
+    for event in islice(iter_events(entry), max(limit, 0)):
+        cells = [_cell(event.get(c["field"])) for c in columns]
+        _add_row(table, _clock(event["ts_ns"]), event["host"], *cells)
+    if table.row_count:
+        console.print(table)
+    console.print(_plain(_events_total(entry, table.row_count)))
+
+
+def _events_total(entry: Mapping, shown: int) -> str:
+    """Return the ``N events total (M lost)`` line, naming hosts that lost some."""
+    lost = entry.get("lost") or {}
+    text = f"{entry['count']} events total ({sum(lost.values())} lost)"
+    if lost:
+        text += " lost on: " + ", ".join(f"{h}={n}" for h, n in lost.items())
+    if shown < entry["count"]:
+        text += f"; first {shown} shown"
+    return text
+
+
+def _print_table(entry: Mapping, results: Mapping, console: Console, _: int) -> None:
+    """Print the top rows of a merged table with the hosts contributing most."""
+    rows = entry.get("rows") or []
+    top = entry.get("top") or DEFAULT_TABLE_ROWS
+    unit = entry.get("unit") or ""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("KEY", overflow="fold")
+    table.add_column(Text(f"TOTAL\n{unit}".rstrip()), justify="right")
+    table.add_column("TOP HOSTS", overflow="fold")
+    for row in rows[:top]:
+        _add_row(table, _cell(row["key"]), str(row["total"]), _top_hosts(row["hosts"]))
+    if rows:
+        console.print(table)
+    console.print(_plain(f"{len(rows)} keys total, top {min(top, len(rows))} shown"))
+
+
+def _top_hosts(hosts: Mapping[str, int], n: int = 3) -> str:
+    """Return the hosts contributing most to a row, e.g. ``db1=40 db2=3 +2``."""
+    ranked = sorted(hosts.items(), key=lambda item: -item[1])
+    text = " ".join(f"{h}={v}" for h, v in ranked[:n])
+    return text + (f" +{len(ranked) - n}" if len(ranked) > n else "")
+
+
+# -- recap --------------------------------------------------------------------
+
+
+def _print_recap(results: Mapping[str, Any], console: Console) -> None:
+    """Print one line per host, Ansible style, reasons wrapped under the outcome."""
+    width = min(console.width, WIDTH)
+    console.print(_plain("PLAY RECAP " + "*" * (width - 11)))
+    hosts = results.get("hosts") or {}
+    pad = min(max((len(name) for name in hosts), default=0), MAX_INDENT - 3)
+    for name, host in hosts.items():
+        for line in _recap_lines(name, host, pad, width):
+            console.print(line, overflow="ignore", crop=False)
+    run = results.get("run") or {}
+    tally = ", ".join(f"{n} {o}" for o, n in (results.get("outcomes") or {}).items())
+    console.print(
+        _plain(f"{len(hosts)} hosts: {tally or 'none'} (exit {run.get('exit_code')})")
+    )
+
+
+def _recap_lines(name: str, host: Mapping, pad: int, width: int) -> list[Text]:
+    """Return a host's recap line(s), its outcome green when ok, else red."""
+    prefix = f"{name:<{pad}} : "
+    outcome = host["outcome"]
+    reason = " ".join(str(host.get("reason") or "").split())
+    plain = prefix + outcome + (f" - {reason}" if reason else "")
+    indent = " " * min(len(prefix), MAX_INDENT)
+    wrapped = textwrap.wrap(plain, width=width, subsequent_indent=indent) or [plain]
+    lines = [Text(line) for line in wrapped]
+    if wrapped[0].startswith(prefix + outcome):
+        style = "bold green" if outcome == "ok" else "bold red"
+        lines[0].stylize(style, len(prefix), len(prefix) + len(outcome))
+    return lines
+
+
+_RENDERERS: dict[str, Callable[[Mapping, Mapping, Console, int], None]] = {
+    "histogram": _print_histogram,
+    "events": _print_events,
+    "table": _print_table,
+}

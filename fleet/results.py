@@ -1,0 +1,311 @@
+"""Build a run's results document from per-host raw results; write and read it back.
+
+The document is described in docs/results.md. Event timelines stay lazy
+(``EventStream``) until they are written, so a run with millions of events never
+holds them in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, TextIO
+
+from fleet.merge import (
+    hist_stats,
+    iter_jsonl,
+    merge_events,
+    merge_tables,
+    outliers,
+    sum_slots,
+)
+
+__all__ = [
+    "OUTCOMES",
+    "SCHEMA",
+    "UNREACHABLE",
+    "EventStream",
+    "build_results",
+    "exit_code",
+    "iter_events",
+    "load_results",
+    "write_run_folder",
+]
+
+SCHEMA = 1
+
+# Every outcome a host can end with, in the order reports list them.
+OUTCOMES = (
+    "ok",
+    "unreachable",
+    "auth-failed",
+    "host-key-failed",
+    "no-bcc",
+    "compile-error",
+    "attach-error",
+    "lost-events",
+    "timeout",
+    "agent-crashed",
+    "interrupted",
+)
+
+# Ansible counts a host it could not log in to as unreachable, not as failed.
+UNREACHABLE = frozenset({"unreachable", "auth-failed", "host-key-failed"})
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 2, 4, 99
+
+# Each host's event file is reopened every this many lines, so merging thousands
+# of hosts never holds thousands of file descriptors open at once.
+EVENT_BATCH = 512
+
+
+class EventStream:
+    """A lazy, re-iterable timeline merging per-host event files by ``ts_ns``."""
+
+    def __init__(self, sources: Sequence[tuple[str, str]]):
+        """Keep ``(host, path)`` pairs; each file is sorted by ``ts_ns``."""
+        self.sources = list(sources)
+
+    def __iter__(self) -> Iterator[dict]:
+        """Yield ``{"host", "ts_ns", ...fields}`` for every event, oldest first."""
+        return merge_events(self._tagged(host, path) for host, path in self.sources)
+
+    def __repr__(self) -> str:
+        return f"EventStream({len(self.sources)} hosts)"
+
+    @staticmethod
+    def _tagged(host: str, path: str) -> Iterator[dict]:
+        """Yield one host's events with the host name first."""
+        for event in iter_jsonl(path, EVENT_BATCH):
+            tagged = {"host": host, **event}
+            tagged["host"] = host  # a decoded field named "host" must not win
+            yield tagged
+
+
+def exit_code(host_raws: Iterable[Mapping[str, Any]], interrupted: bool) -> int:
+    """Return the run's exit code: 99 interrupted, 4 unreachable, 2 failed, else 0."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    outcomes = {raw["outcome"] for raw in host_raws}
+    if outcomes & UNREACHABLE:
+        return EXIT_UNREACHABLE
+    if outcomes - {"ok"}:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def build_results(
+    meta: Mapping[str, Any],
+    jobs: Sequence[Mapping[str, Any]],
+    host_raws: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Return the results document of a run (events stay lazy, see EventStream)."""
+    playbook = meta.get("playbook") or {}
+    return {
+        "schema": SCHEMA,
+        "fleet_version": meta.get("fleet_version"),
+        "run": _run_section(meta, host_raws),
+        "playbook": {key: playbook.get(key) for key in ("name", "path", "hosts")},
+        "outcomes": _count_outcomes(host_raws),
+        "hosts": {raw["name"]: _host_entry(raw) for raw in host_raws},
+        "jobs": [
+            _job_entry(job, out, host_raws) for job in jobs for out in job["outputs"]
+        ],
+    }
+
+
+def _run_section(meta: Mapping[str, Any], host_raws: Sequence[Mapping]) -> dict:
+    """Return the ``run`` section: identity, timing, options and exit code."""
+    run = {
+        key: meta.get(key)
+        for key in ("id", "dir", "started_ns", "ended_ns", "duration_s", "start_at_ns")
+    }
+    run.update(
+        limit=meta.get("limit"),
+        forks=meta.get("forks"),
+        interrupted=bool(meta.get("interrupted")),
+        exit_code=exit_code(host_raws, bool(meta.get("interrupted"))),
+        window=_fleet_window(host_raws),
+    )
+    return run
+
+
+def _fleet_window(host_raws: Sequence[Mapping]) -> dict | None:
+    """Return the span covering every host's tracing window, or None if none ran."""
+    windows = [raw["window"] for raw in host_raws if raw.get("window")]
+    if not windows:
+        return None
+    return {
+        "start_ns": min(w["start_ns"] for w in windows),
+        "end_ns": max(w["end_ns"] for w in windows),
+    }
+
+
+def _count_outcomes(host_raws: Sequence[Mapping]) -> dict[str, int]:
+    """Count hosts per outcome, known outcomes first in a fixed order."""
+    counts = Counter(raw["outcome"] for raw in host_raws)
+    order = [o for o in OUTCOMES if o in counts] + sorted(set(counts) - set(OUTCOMES))
+    return {outcome: counts[outcome] for outcome in order}
+
+
+def _host_entry(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return one host's entry: outcome, where and when it traced, what it used."""
+    return {
+        "outcome": raw["outcome"],
+        "reason": raw.get("reason") or "",
+        "address": raw.get("address"),
+        "window": raw.get("window"),
+        "bytes_pushed": raw.get("bytes_pushed", 0),
+        "facts": raw.get("facts"),
+        "jobs": raw.get("jobs") or {},
+        "agent": raw.get("agent") or {},
+        "log": raw.get("log"),
+    }
+
+
+def _job_entry(job: Mapping, out: Mapping, host_raws: Sequence[Mapping]) -> dict:
+    """Return the merged entry for one output of one job."""
+    single = len(job["outputs"]) == 1
+    entry = {
+        "name": job["id"] if single else f"{job['id']}.{out['name']}",
+        "job": job.get("job", job["id"]),
+        "output": out["name"],
+        "kind": out["kind"],
+        "unit": out.get("unit"),
+        "params": job.get("params") or {},
+        "summary": job.get("summary") or "",
+    }
+    found = _participants(host_raws, job["id"], out["name"])
+    builders: dict[str, Callable[[Mapping, dict], dict]] = {
+        "histogram": _histogram_fields,
+        "events": _events_fields,
+        "table": _table_fields,
+    }
+    entry.update(builders[out["kind"]](out, found))
+    return entry
+
+
+def _participants(host_raws: Sequence[Mapping], job_id: str, name: str) -> dict:
+    """Map each host that has data for this output to its raw output, in order."""
+    found = {}
+    for raw in host_raws:
+        out = ((raw.get("outputs") or {}).get(job_id) or {}).get(name)
+        if out is None and raw["outcome"] == "ok":
+            out = {}  # an ok host that saw nothing has zero samples, not no data
+        if out is not None:
+            found[raw["name"]] = out
+    return found
+
+
+def _stats(slots: list[int]) -> dict[str, Any]:
+    """Return slots with their count, percentiles and max."""
+    return {"slots": slots, **hist_stats(slots)}
+
+
+def _histogram_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
+    """Return fleet, per-host and (when keyed) per-key histogram statistics."""
+    keyed = {host: raw.get("slots") or {} for host, raw in found.items()}
+    hosts = {host: _stats(sum_slots(slots.values())) for host, slots in keyed.items()}
+    fields: dict[str, Any] = {
+        "fleet": _stats(sum_slots(s["slots"] for s in hosts.values())),
+        "hosts": hosts,
+        "outliers": outliers(hosts),
+    }
+    labels = {label for slots in keyed.values() for label in slots}
+    if labels - {""}:
+        fields["keys"] = _keyed_fields(keyed, labels)
+    return fields
+
+
+def _keyed_fields(keyed: Mapping[str, Mapping], labels: set) -> dict:
+    """Return ``{label: {fleet, hosts, outliers}}``, busiest label first."""
+    per_label = {}
+    for label in labels:
+        hosts = {
+            host: _stats(sum_slots([slots[label]]))
+            for host, slots in keyed.items()
+            if label in slots
+        }
+        fleet = _stats(sum_slots(s["slots"] for s in hosts.values()))
+        per_label[label] = {"fleet": fleet, "hosts": hosts, "outliers": outliers(hosts)}
+    order = sorted(per_label, key=lambda lb: (-per_label[lb]["fleet"]["count"], lb))
+    return {label: per_label[label] for label in order}
+
+
+def _events_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
+    """Return event counts per host and the lazy merged timeline (last: it is big)."""
+    hosts = {
+        host: {"count": raw.get("count", 0), "lost": raw.get("lost", 0)}
+        for host, raw in found.items()
+    }
+    # A host that produced no file has nothing to merge; its count says so.
+    sources = [
+        (host, raw["file"])
+        for host, raw in found.items()
+        if raw.get("file") and os.path.exists(raw["file"])
+    ]
+    return {
+        "columns": list(out.get("columns") or []),
+        "count": sum(h["count"] for h in hosts.values()),
+        "lost": {host: h["lost"] for host, h in hosts.items() if h["lost"]},
+        "hosts": hosts,
+        "events": EventStream(sources),
+    }
+
+
+def _table_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
+    """Return the merged table rows, largest total first."""
+    rows = merge_tables({host: raw.get("rows") or [] for host, raw in found.items()})
+    return {"top": out.get("top"), "rows": rows}
+
+
+def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
+    """Write results.json (events streamed in) and report.txt into ``run_dir``."""
+    from fleet.report.json import dump_results
+    from fleet.report.terminal import render_text
+
+    os.makedirs(run_dir, exist_ok=True)
+    _atomic_write(
+        os.path.join(run_dir, "results.json"), lambda out: dump_results(results, out)
+    )
+    _atomic_write(
+        os.path.join(run_dir, "report.txt"), lambda out: out.write(render_text(results))
+    )
+
+
+def _atomic_write(path: str, write: Callable[[TextIO], Any]) -> None:
+    """Write a file through a temp file in the same directory, then rename it.
+
+    Readers see either the old file or the whole new one, never a half-written one.
+    The file is readable by its owner only: events may carry commands and paths.
+    """
+    fd, tmp = tempfile.mkstemp(
+        dir=os.path.dirname(path) or ".",
+        prefix=f".{os.path.basename(path)}.",
+        suffix=".tmp",
+    )
+    try:
+        with open(fd, "w", encoding="utf-8") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_results(path: str) -> dict[str, Any]:
+    """Read a results.json written by write_run_folder (events as a plain list)."""
+    with open(path, encoding="utf-8") as source:
+        return json.load(source)
+
+
+def iter_events(entry: Mapping[str, Any]) -> Iterator[dict]:
+    """Iterate an events job's timeline, whether lazy or loaded from results.json."""
+    return iter(entry.get("events") or ())

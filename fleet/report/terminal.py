@@ -116,10 +116,11 @@ def _window_text(window: Mapping[str, int] | None) -> str:
 def _print_title(entry: Mapping[str, Any], console: Console) -> None:
     """Print a job output's name, summary, kind and unit, and its params."""
     unit = f", {entry['unit']}" if entry.get("unit") else ""
-    summary = f" {entry['summary']}" if entry.get("summary") else ""
     title = Text(f"JOB [{entry['name']}]", style="bold")
-    title.append(f"{summary} ({entry['kind']}{unit})")
-    console.print(title)
+    title.append(f" {entry['kind']}{unit} ".ljust(console.width - len(title), "*"))
+    console.print(title, no_wrap=True, overflow="crop")
+    if entry.get("summary"):
+        console.print(Text(entry["summary"]))
     params = entry.get("params") or {}
     if params:
         text = ", ".join(f"{k}={v}" for k, v in params.items())

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 
-from agent import facts
+from agent import btf, facts
 from agent.decode import disk_dev, plain, struct_dict
 
 
@@ -121,16 +121,33 @@ class BccJob:
         self.decoders = decoders
         self.bpf = None
         self.attach_report = []
+        self.notes = []
+        self.cache_dir = None
 
     def prepare(self):
         """Choose attach points, compile, load and attach; raise JobError on failure."""
         chosen, self.attach_report = choose_points(self.plan["attach"])
         cflags = ["-D%s=1" % use_macro(p) for _, p in chosen]
         cflags += resolve_cflags(self.plan.get("resolve"))
+        cflags += self._btf_cflags()
         self.bpf = self._compile(cflags)
         for slot, point in chosen:
             if point.get("fn"):
                 self._attach(point)
+
+    def _btf_cflags(self):
+        """Member offsets from this host's BTF; without BTF the job runs without them."""
+        paths = self.plan.get("btf") or []
+        if not paths:
+            return []
+        try:
+            found = btf.offsets(paths, self.cache_dir)
+        except btf.BTFError as err:
+            self.notes.append("no BTF offsets (%s): fields that need a struct walk "
+                              "are left empty" % err)
+            return []
+        return ["-D%s=%d" % (btf.macro(p), off) for p, off in sorted(found.items())] + [
+            "-DFLEET_BTF=1"]
 
     def _compile(self, cflags):
         """Compile and load with BCC, capturing clang's diagnostics from stderr."""

@@ -29,8 +29,33 @@ def disk_dev(name, sys_block="/sys/class/block"):
     return None
 
 
+def ip_text(value):
+    """An IPv4/IPv6 address (bytes list, or a u32 in network byte order) as text."""
+    import ipaddress
+    import socket
+
+    if isinstance(value, int):
+        return socket.inet_ntoa(value.to_bytes(4, "little"))
+    raw = bytes(value) if isinstance(value, list) else value
+    if isinstance(raw, (bytes, bytearray)) and len(raw) in (4, 16):
+        return str(ipaddress.ip_address(bytes(raw)))
+    return str(value)
+
+
+# Decoders that give the field a new name (dev -> disk); the others keep it.
+RENAMING = ("disk",)
+
+
 class Decoders:
     """Named field decoders from job.yaml (``decode: {field: decoder}``)."""
+
+    @staticmethod
+    def ip(value):
+        """IPv4 or IPv6 address bytes (or a network-order u32) -> text."""
+        return ip_text(value)
+
+    ipv4 = ip
+    ipv6 = ip
 
     def __init__(self):
         self._disks = None
@@ -43,11 +68,11 @@ class Decoders:
         return name if name else "%d:%d" % (dev >> 20, dev & 0xFFFFF)
 
     def apply(self, record, decode):
-        """Replace each decoded field F (decoder D) by a field named D."""
+        """Decode fields in place; a renaming decoder D turns field F into field D."""
         for field, decoder in (decode or {}).items():
             if field in record:
-                value = record.pop(field)
-                record[decoder] = getattr(self, decoder, lambda v: v)(value)
+                value = getattr(self, decoder, lambda v: v)(record.pop(field))
+                record[decoder if decoder in RENAMING else field] = value
         return record
 
 
@@ -56,7 +81,7 @@ def plain(value):
     if isinstance(value, bytes):
         return value.split(b"\0", 1)[0].decode("utf-8", "replace")
     if isinstance(value, ctypes.Array):
-        if value._type_ in (ctypes.c_char, ctypes.c_byte, ctypes.c_ubyte):
+        if value._type_ is ctypes.c_char:  # char[]: text; u8[]: numbers
             return bytes(value).split(b"\0", 1)[0].decode("utf-8", "replace")
         return [plain(v) for v in value]
     if isinstance(value, ctypes.Structure):

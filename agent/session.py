@@ -173,6 +173,7 @@ class Session:
                 with open(os.path.join(self.cache_dir, plan["source_file"])) as f:
                     plan["source"] = f.read()
             job = BccJob(plan, self.decoders)
+            job.cache_dir = self.cache_dir
             began = time.monotonic()
             try:
                 job.prepare()
@@ -185,7 +186,8 @@ class Session:
             self.compile_s += spent
             job.open_events(self._on_event, self._on_lost)
             self.jobs.append(job)
-            self.out.send("ready", job=job.id, attach=job.attach_report, compile_s=round(spent, 3))
+            self.out.send("ready", job=job.id, attach=job.attach_report,
+                          compile_s=round(spent, 3), notes=job.notes)
 
     def _trace(self, plan):
         """Wait for start, trace one window, send the outputs and done."""

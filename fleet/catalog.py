@@ -45,7 +45,9 @@ _TARGETS = {
     "usdt": (r"[^\s:]+:[A-Za-z0-9_]+(:[A-Za-z0-9_]+)?", "binary:[provider:]probe"),
     "perf_event": (r"[a-z]+:[a-z0-9_-]+", "type:event, e.g. software:cpu-clock"),
 }
-_JOB_KEYS = {"summary": True, "params": False, "attach": True, "outputs": True}
+_JOB_KEYS = {"summary": True, "params": False, "attach": True, "outputs": True,
+             "btf": False}
+_BTF_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 _SLOT_KEYS = {"probe": True, "points": True, "when": False, "optional": False}
 _OUTPUT_KEYS = {"name": True, "kind": True, "map": True, "unit": False,
                 "decode": False, "time": False, "columns": False, "top": False}
@@ -66,6 +68,7 @@ class RenderedJob:
     resolve: dict
     outputs: list
     summary: str
+    btf: list = dataclasses.field(default_factory=list)
 
     def to_plan(self) -> dict:
         """Return the plan entry sent to the agent (plain JSON-able data)."""
@@ -95,6 +98,7 @@ class JobSpec:
     template: jinja2.Template
     template_path: str
     yaml_path: str
+    btf: list = dataclasses.field(default_factory=list)
 
     def check_params(self, values: Any, path: str | None = None,
                      line: int | None = None) -> dict:
@@ -116,6 +120,7 @@ class JobSpec:
             resolve=self._resolve(values),
             outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs],
             summary=self.summary,
+            btf=list(self.btf),
         )
 
     def _render_source(self, values: dict) -> str:
@@ -336,7 +341,16 @@ def parse_job_spec(name: str, data: Any, yaml_path: str, template_text: str,
     return JobSpec(name=name, summary=summary.strip(), params=params, slots=slots,
                    outputs=outputs, template=compile_template(template_text,
                                                               template_path),
-                   template_path=template_path, yaml_path=yaml_path)
+                   template_path=template_path, yaml_path=yaml_path,
+                   btf=_parse_btf(data.get("btf", []), yaml_path, line_of(data, "btf")))
+
+
+def _parse_btf(paths: Any, path: str, line: int) -> list:
+    """`btf:` lists struct member paths whose offsets the agent reads from BTF."""
+    ok = isinstance(paths, list) and all(
+        isinstance(p, str) and _BTF_PATH.fullmatch(p) for p in paths)
+    return _want(paths, ok, "btf must be a list of struct member paths like "
+                 "task_struct.real_parent", path, line)
 
 
 def load_job_dir(job_dir: Path) -> JobSpec:

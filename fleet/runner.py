@@ -181,6 +181,7 @@ class HostRun:
             "error": None if ok else msg["reason"],
             "outcome": None if ok else msg["outcome"],
             "compile_s": msg.get("compile_s"),
+            "notes": msg.get("notes", []),
         }
 
     async def trace(self, start_at_ns: int, duration_s: float) -> None:

@@ -367,7 +367,7 @@ def test_to_plan_is_plain_data(catalog: Catalog) -> None:
     job = catalog.get("lat").render({"disk": "sda"}, "x")
     plan = job.to_plan()
     assert set(plan) == {"id", "job", "params", "source", "attach", "resolve",
-                         "outputs", "summary"}
+                         "outputs", "summary", "btf"}
     plan["attach"].clear()
     assert job.attach  # a deep copy: the plan can be changed freely
     assert isinstance(job, RenderedJob)

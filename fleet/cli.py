@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("-d", "--duration", default="10s")
     trace.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     _add_target_args(trace)
+    check = sub.add_parser("check", help="preflight: can every job run on every host?")
+    check.add_argument("playbook", nargs="?", help="default: every catalog job")
+    check.add_argument("--hosts", dest="pattern", default="all",
+                       help="host pattern when no playbook is given (default all)")
+    _add_target_args(check)
     inv = sub.add_parser("inventory", help="show the resolved hosts and their vars")
     inv.add_argument("pattern", nargs="?", default="all")
     inv.add_argument("-i", "--inventory")

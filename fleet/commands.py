@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,8 +11,10 @@ from rich.console import Console
 from .catalog import Catalog
 from .errors import InputError
 from .inventory import format_hosts, load_inventory
-from .play import execute, plan_run
-from .playbook import Playbook, apply_overrides, load_playbook, parse_duration
+from .jobdoc import describe_job
+from .play import check, execute, plan_run
+from .playbook import Playbook, PlaybookJob, apply_overrides, load_playbook, parse_duration
+from .report.check import render_check
 from .report.json import dump_results
 from .report.progress import LiveProgress
 from .report.terminal import render_report
@@ -69,7 +72,7 @@ def cmd_jobs(args, err: Console) -> int:
     """fleet jobs [NAME]: the catalog, or one job's params, attach points, outputs."""
     catalog = Catalog.default()
     if args.name:
-        print(catalog.describe(args.name))
+        print(describe_job(catalog.get(args.name)))
     else:
         for name in catalog.names():
             print(f"{name:<14} {catalog.get(name).summary}")
@@ -91,3 +94,34 @@ def _params(pairs: list[str]) -> dict[str, str]:
             raise InputError(f"--param expects KEY=VALUE, got '{pair}'")
         out[key.strip()] = value
     return out
+
+
+def _catalog_playbook(catalog: Catalog, pattern: str) -> Playbook:
+    """Every catalog job with its default params, for a preflight of the catalog."""
+    jobs = [PlaybookJob(id=name, job=name, params=catalog.get(name).check_params({}))
+            for name in catalog.names()]
+    return Playbook(path="<catalog>", name="check", hosts=pattern, duration=1.0, jobs=jobs)
+
+
+def cmd_check(args, err: Console) -> int:
+    """fleet check [PLAYBOOK]: preflight every job on every host, no window."""
+    catalog = Catalog.default()
+    if args.playbook:
+        playbook = load_playbook(Path(args.playbook), catalog)
+    else:
+        playbook = _catalog_playbook(catalog, args.pattern)
+    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
+                    args.known_hosts, args.timeout)
+    if args.forks is not None:
+        plan.options.forks = max(1, args.forks)
+    err.print(f"Checking {len(plan.jobs)} job(s) on {len(plan.hosts)} host(s)...",
+              highlight=False)
+    with LiveProgress(err, len(plan.hosts), 0) as progress:
+        hosts, code = check(plan, progress)
+    if args.json:
+        json.dump({"hosts": hosts}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        render_check([j.id for j in plan.jobs], hosts,
+                     Console(width=80 if not sys.stdout.isatty() else None), code)
+    return code

@@ -104,3 +104,16 @@ async def execute_async(plan: RunPlan, progress: Progress | None = None) -> tupl
 def execute(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:
     """Synchronous wrapper of execute_async."""
     return asyncio.run(execute_async(plan, progress))
+
+
+async def check_async(plan: RunPlan, progress: Progress | None = None) -> tuple[list, int]:
+    """Preflight: connect, push, compile and attach every job, open no window."""
+    plan.options.check_only = True
+    runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
+    host_raws = await runner.run()
+    return host_raws, exit_code(host_raws, False)
+
+
+def check(plan: RunPlan, progress: Progress | None = None) -> tuple[list, int]:
+    """Synchronous wrapper of check_async: (per-host raw results, exit code)."""
+    return asyncio.run(check_async(plan, progress))

@@ -35,6 +35,7 @@ class RunOptions:
     forks: int = 50
     ready_timeout_s: float = 120.0
     transport: TransportOptions = field(default_factory=TransportOptions)
+    check_only: bool = False  # fleet check: prepare every job, open no window
 
 
 Progress = Callable[[str, str, str], None]  # (host, phase, detail)
@@ -341,7 +342,10 @@ class Runner:
             asyncio.ensure_future(self._host(r, forks, plan, sources, ev, opened))
             for r, ev in zip(runs, prepared)
         ]
-        await self._open_window(runs, prepared, opened, tasks)
+        if self.options.check_only:
+            opened.set()
+        else:
+            await self._open_window(runs, prepared, opened, tasks)
         await asyncio.gather(*tasks, return_exceptions=True)
         return [r.finish(self.interrupted) for r in runs]
 
@@ -373,6 +377,8 @@ class Runner:
             finally:
                 prepared.set()
             await opened.wait()
+            if self.options.check_only:
+                return  # closing the channel makes the agent detach and exit
             if self.interrupted:
                 run.fail("interrupted", "interrupted before the window")
                 return

@@ -1,0 +1,47 @@
+"""Describe a catalog job for `fleet jobs NAME`: params, attach points, outputs."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .catalog import JobSpec
+
+WIDTH = 80
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [
+        indent.rstrip()]
+
+
+def describe_job(spec: JobSpec) -> str:
+    """Plain text, 80 columns: what the job gives and how to steer it."""
+    lines = [spec.name, *_wrap(spec.summary, "  "), "", "params:"]
+    if not spec.params:
+        lines.append("  (none)")
+    for name, param in spec.params.items():
+        default = "none" if param.default is None else repr(param.default)
+        lines += _wrap(f"{name} ({param.expected()}; default {default})", "  ")
+        if param.help:
+            lines += _wrap(param.help, "      ")
+    lines += ["", "attach (each probe tries its points in order on the host):"]
+    for slot in spec.slots:
+        flags = []
+        if slot.optional:
+            flags.append("optional")
+        if slot.when is not True:
+            flags.append(f"when {slot.when}")
+        extra = f" ({', '.join(flags)})" if flags else ""
+        points = " | ".join(f"{p['kind']} {p['target']}" for p in slot.points)
+        lines += _wrap(f"{slot.probe}{extra}: {points}", "  ")
+    lines += ["", "outputs:"]
+    for out in spec.outputs:
+        unit = f", {out['unit']}" if out.get("unit") else ""
+        lines.append(f"  {out['name']}: {out['kind']}{unit}")
+        columns = [c["field"] for c in out.get("columns") or []]
+        if columns:
+            lines += _wrap("columns: " + ", ".join(columns), "      ")
+    if spec.btf:
+        lines += ["", "struct offsets read from the host's BTF:"]
+        lines += _wrap(", ".join(spec.btf), "  ")
+    return "\n".join(lines)

@@ -12,6 +12,15 @@ from agent import btf, facts
 from agent.decode import disk_dev, plain, struct_dict
 
 
+# perf_event targets -> (perf type, config): PERF_TYPE_SOFTWARE = 1, HARDWARE = 0
+PERF_EVENTS = {
+    "software:cpu-clock": (1, 0),
+    "software:task-clock": (1, 1),
+    "hardware:cpu-cycles": (0, 0),
+    "hardware:instructions": (0, 1),
+}
+
+
 class JobError(Exception):
     """A job cannot run on this host; ``outcome`` names the failure kind."""
 
@@ -51,6 +60,8 @@ def point_unavailable(point):
         if not _kernel_symbol_exists(target):
             return "no kernel function %s" % target
         return None
+    if kind == "perf_event":
+        return None if target in PERF_EVENTS else "unknown perf event %s" % target
     return None
 
 
@@ -172,6 +183,10 @@ class BccJob:
                 self.bpf.attach_kprobe(event=target, fn_name=fn)
             elif kind == "kretprobe":
                 self.bpf.attach_kretprobe(event=target, fn_name=fn)
+            elif kind == "perf_event":
+                ev_type, ev_config = PERF_EVENTS[target]
+                self.bpf.attach_perf_event(ev_type=ev_type, ev_config=ev_config,
+                                           fn_name=fn, sample_freq=int(point["freq"]))
             else:
                 raise JobError("attach-error", "attach kind %s is not supported yet" % kind)
         except JobError:
@@ -204,7 +219,7 @@ class BccJob:
     def clear(self):
         """Zero the histogram and table maps: the window opens now."""
         for out in self.plan["outputs"]:
-            if out["kind"] in ("histogram", "table"):
+            if out["kind"] in ("histogram", "table", "stacks", "series"):
                 self.bpf[out["map"]].clear()
 
     def read_hist(self, out):
@@ -240,6 +255,74 @@ class BccJob:
             rows.append({"key": label, "value": plain(value)})
         rows.sort(key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True)
         return rows[:limit]
+
+    def read_series(self, out):
+        """Read and zero a series map: {field name: count} by array index."""
+        table = self.bpf[out["map"]]
+        values = {}
+        for key, value in table.items():
+            index = plain(key)
+            if isinstance(index, int) and index < len(out["fields"]):
+                values[out["fields"][index]] = values.get(out["fields"][index], 0) + plain(value)
+        table.clear()
+        row = {name: values.get(name, 0) for name in out["fields"]}
+        for name, (num, den) in (out.get("ratios") or {}).items():
+            # a percentage of two counters, e.g. hit_pct = 100 * hits / accesses
+            row[name] = round(100.0 * max(row[num], 0) / row[den], 1) if row[den] else None
+        return row
+
+    def warm_symbols(self, out):
+        """Load the symbol tables of processes seen so far, while they still live.
+
+        Stacks are symbolized at the window's end; a short-lived process would
+        be gone by then and its frames unknown. BCC reads a process's mappings
+        when its symbol cache is created, so creating it early is enough.
+        """
+        from bcc import BPF
+
+        seen = self.__dict__.setdefault("_warm_pids", set())
+        for key in self.bpf[out["map"]].keys():
+            pid = getattr(key, "pid", 0)
+            if pid and pid not in seen:
+                seen.add(pid)
+                try:
+                    BPF._sym_cache(pid)
+                except Exception:  # a process that just exited: nothing to keep
+                    pass
+
+    def read_stacks(self, out, limit=5000):
+        """Fold a (pid, stack ids, comm) -> count map into [{key: folded, value}]."""
+        counts, stacks = self.bpf[out["map"]], self.bpf[out["stack_map"]]
+        items = sorted(counts.items(), key=lambda kv: -kv[1].value)[:limit]
+        folded = {}
+        for key, value in items:
+            record = struct_dict(key)
+            frames = [record.get("comm") or "?"]
+            frames += self._frames(stacks, record.get("user_stack_id", -1),
+                                   record.get("pid", 0), kernel=False)
+            frames += self._frames(stacks, record.get("kernel_stack_id", -1), 0, kernel=True)
+            line = ";".join(frames)
+            folded[line] = folded.get(line, 0) + value.value
+        rows = [{"key": k, "value": v} for k, v in folded.items()]
+        rows.sort(key=lambda r: -r["value"])
+        return rows
+
+    def _frames(self, stacks, stack_id, pid, kernel):
+        """Symbols of one stack, outermost first (folded-stack order)."""
+        if stack_id is None or stack_id < 0:
+            return []
+        try:
+            addrs = list(stacks.walk(stack_id))
+        except KeyError:
+            return ["[lost]"]
+        names = []
+        for addr in reversed(addrs):
+            if kernel:
+                name = self.bpf.ksym(addr).decode("utf-8", "replace") + "_[k]"
+            else:
+                name = self.bpf.sym(addr, pid).decode("utf-8", "replace")
+            names.append(name.replace(";", ":"))
+        return names
 
     def close(self):
         """Detach every probe and free the maps."""

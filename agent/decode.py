@@ -2,6 +2,9 @@
 
 import ctypes
 import os
+import sys
+
+import wire
 
 
 def block_devices(sys_block="/sys/class/block"):
@@ -35,7 +38,8 @@ def ip_text(value):
     import socket
 
     if isinstance(value, int):
-        return socket.inet_ntoa(value.to_bytes(4, "little"))
+        # a u32 holding network-order bytes, read in host byte order
+        return socket.inet_ntoa(value.to_bytes(4, sys.byteorder))
     raw = bytes(value) if isinstance(value, list) else value
     if isinstance(raw, (bytes, bytearray)) and len(raw) in (4, 16):
         return str(ipaddress.ip_address(bytes(raw)))
@@ -71,7 +75,9 @@ class Decoders:
         """Decode fields in place; a renaming decoder D turns field F into field D."""
         for field, decoder in (decode or {}).items():
             if field in record:
-                value = getattr(self, decoder, lambda v: v)(record.pop(field))
+                if decoder not in wire.DECODERS:
+                    continue  # the catalog refuses unknown decoders; be safe anyway
+                value = getattr(self, decoder)(record.pop(field))
                 record[decoder if decoder in RENAMING else field] = value
         return record
 
@@ -84,7 +90,7 @@ def plain(value):
         if value._type_ is ctypes.c_char:  # char[]: text; u8[]: numbers
             return bytes(value).split(b"\0", 1)[0].decode("utf-8", "replace")
         return [plain(v) for v in value]
-    if isinstance(value, ctypes.Structure):
+    if isinstance(value, (ctypes.Structure, ctypes.Union)):
         return struct_dict(value)
     if hasattr(value, "value"):
         return value.value
@@ -92,5 +98,5 @@ def plain(value):
 
 
 def struct_dict(obj):
-    """Return a dict of a ctypes Structure's fields, decoded with plain()."""
+    """Return a dict of a ctypes Structure's (or Union's) fields, decoded with plain()."""
     return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_}

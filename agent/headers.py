@@ -11,6 +11,7 @@ why jobs never read kernel structs through headers.
 
 import os
 import re
+import shutil
 
 SRC_ROOT = "/usr/src"
 
@@ -87,11 +88,12 @@ def _merged_tree(cache_dir, layers):
         return dest
     tmp = "%s.tmp%d" % (dest, os.getpid())
     os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a crashed agent with our pid
     _link_tree(tmp, layers)
     try:
         os.rename(tmp, dest)
     except OSError:
-        pass  # another agent won the race; its tree is identical
+        shutil.rmtree(tmp, ignore_errors=True)  # another agent won; same tree
     return dest
 
 

@@ -121,6 +121,7 @@ class Session:
         self.offset_ns = 0
         self.compile_s = 0.0
         self.stopping = False
+        self.series_last = {}
         self.deadline = [time.monotonic() + PLAN_TIMEOUT_S + GRACE_S]
 
     def run(self, bcc):
@@ -238,9 +239,35 @@ class Session:
             self._poll(POLL_MS)
             self._flush(watermark)
             watermark = cycle_start
+            self._series_due(cycle_start)
+            self._warm_symbols(cycle_start)
             self._check_inbox()
         self.window["end_mono"] = min(time.monotonic_ns(), end_mono)
         self.window["end_ns"] = self.window["end_mono"] + self.offset_ns
+
+    def _series_due(self, now_mono, final=False):
+        """Every series output: at each interval, read, zero and send one row."""
+        for job in self.jobs:
+            for out in job.outputs("series"):
+                key = (job.id, out["name"])
+                last = self.series_last.get(key, self.window["start_mono"])
+                interval_ns = int(float(out.get("interval") or 1) * 1e9)
+                if now_mono - last < (100_000_000 if final else interval_ns):
+                    continue  # (a final row shorter than 0.1 s says nothing)
+                row = job.read_series(out)
+                row["secs"] = round((now_mono - last) / 1e9, 3)
+                row["ts_ns"] = now_mono + self.offset_ns
+                self.series_last[key] = now_mono
+                self.out.send("events", job=job.id, output=out["name"], events=[row], lost=0)
+
+    def _warm_symbols(self, now_mono):
+        """Twice a second, load symbols of new processes in stack outputs."""
+        if now_mono - self.__dict__.get("_warmed", 0) < 500_000_000:
+            return
+        self._warmed = now_mono
+        for job in self.jobs:
+            for out in job.outputs("stacks"):
+                job.warm_symbols(out)
 
     def _check_inbox(self):
         """Notice stop or EOF without blocking."""
@@ -259,7 +286,12 @@ class Session:
                 self.out.send("hist", job=job.id, output=out["name"], slots=job.read_hist(out))
             for out in job.outputs("table"):
                 self.out.send("table", job=job.id, output=out["name"], rows=job.read_table(out))
+            for out in job.outputs("stacks"):
+                self.out.send("table", job=job.id, output=out["name"], rows=job.read_stacks(out))
+        self._series_due(end_mono, final=True)
         self._poll(0)
+        # The last poll may deliver events stamped after the window's end.
+        self.pending = [e for e in self.pending if e[0] < end_mono]
         self._flush(end_mono, final=True)
         window = {"start_ns": self.window["start_ns"], "end_ns": self.window["end_ns"]}
         self.out.send("done", window=window, peak_rss_kb=peak_rss_kb(),

@@ -14,6 +14,7 @@ import jinja2
 import fleet
 
 from .errors import InputError
+from .wire import DECODERS
 from .params import (
     JINJA_ENV,
     ParamSpec,
@@ -29,7 +30,7 @@ from .yamlsrc import line_of, load_file
 
 POINT_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "kretprobe",
                "uprobe", "uretprobe", "usdt", "perf_event")
-OUTPUT_KINDS = ("histogram", "events", "table")
+OUTPUT_KINDS = ("histogram", "events", "table", "stacks", "series")
 JOB_FILE, TEMPLATE_FILE = "job.yaml", "program.bpf.c"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -50,10 +51,14 @@ _JOB_KEYS = {"summary": True, "params": False, "attach": True, "outputs": True,
 _BTF_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 _SLOT_KEYS = {"probe": True, "points": True, "when": False, "optional": False}
 _OUTPUT_KEYS = {"name": True, "kind": True, "map": True, "unit": False,
-                "decode": False, "time": False, "columns": False, "top": False}
+                "decode": False, "time": False, "columns": False, "top": False,
+                "stack_map": False, "fields": False, "interval": False,
+                "ratios": False}
 _COLUMN_KEYS = {"field": True, "unit": False}
 # Keys that only make sense for some output kinds.
-_KIND_ONLY = {"time": ("events",), "columns": ("events", "table"), "top": ("table",)}
+_KIND_ONLY = {"time": ("events",), "columns": ("events", "table", "series"),
+              "top": ("table", "stacks"), "stack_map": ("stacks",),
+              "fields": ("series",), "interval": ("series",), "ratios": ("series",)}
 
 
 @dataclasses.dataclass
@@ -115,7 +120,7 @@ class JobSpec:
         return RenderedJob(
             id=job_id, job=self.name, params=dict(values),
             source=self._render_source(values),
-            attach=[_render_slot(s) for s in self.slots
+            attach=[_render_slot(s, values, self.yaml_path) for s in self.slots
                     if _slot_wanted(s, values, self.yaml_path)],
             resolve=self._resolve(values),
             outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs],
@@ -149,9 +154,16 @@ def _slot_wanted(slot: Slot, values: dict, path: str) -> bool:
                          f"{error_text(err)}", path, slot.line) from None
 
 
-def _render_slot(slot: Slot) -> dict:
-    return {"probe": slot.probe, "optional": slot.optional,
-            "points": copy.deepcopy(slot.points)}
+def _render_slot(slot: Slot, values: dict, path: str) -> dict:
+    points = copy.deepcopy(slot.points)
+    for point in points:
+        if isinstance(point.get("freq"), str):  # perf_event frequency from a param
+            try:
+                point["freq"] = int(JINJA_ENV.from_string(point["freq"]).render(values))
+            except Exception as err:  # any failure is a job.yaml bug
+                raise InputError(f"freq of probe {slot.probe!r}: {error_text(err)}",
+                                 path, slot.line) from None
+    return {"probe": slot.probe, "optional": slot.optional, "points": points}
 
 
 def _render_output(output: dict, values: dict, path: str) -> dict:
@@ -230,6 +242,8 @@ def _parse_point(raw: Any, path: str) -> dict:
     line = line_of(raw)
     kinds = [k for k in raw if k in POINT_KINDS] if isinstance(raw, dict) else []
     allowed = {kinds[0]: True, "fn": False} if len(kinds) == 1 else {}
+    if kinds == ["perf_event"]:
+        allowed["freq"] = True
     if len(kinds) != 1:
         raise InputError("an attach point is a one-key mapping {kind: target} (plus "
                          f"optional fn); kinds: {', '.join(POINT_KINDS)}", path, line)
@@ -240,7 +254,16 @@ def _parse_point(raw: Any, path: str) -> dict:
     ok = isinstance(target, str) and re.fullmatch(pattern, target) is not None
     _want(target, ok, f"{kind} target must look like {shape}", path, line)
     fn = _ident(raw, "fn", "fn", path) if "fn" in raw else None
-    return {"kind": kind, "target": target, "fn": fn}
+    point = {"kind": kind, "target": target, "fn": fn}
+    if kind == "perf_event":
+        _want(fn, fn is not None, "a perf_event point needs fn (the C function)", path,
+              line)
+        freq = raw["freq"]
+        _want(freq, isinstance(freq, (int, str)) and not isinstance(freq, bool),
+              "freq must be a number of samples per second or a jinja expression",
+              path, line_of(raw, "freq"))
+        point["freq"] = freq
+    return point
 
 
 def _parse_slot(raw: Any, path: str) -> Slot:
@@ -305,9 +328,9 @@ def _parse_decode(decode: Any, path: str, line: int) -> None:
     _want(decode, isinstance(decode, dict), "decode must map struct field -> decoder",
           path, line)
     for key, value in decode.items():
-        ok = all(isinstance(x, str) and _IDENT.fullmatch(x) for x in (key, value))
-        _want({key: value}, ok, "decode entries must be field: decoder identifiers",
-              path, line_of(decode, key, line))
+        ok = isinstance(key, str) and _IDENT.fullmatch(key) and value in DECODERS
+        _want({key: value}, bool(ok), "decode entries must be field: decoder, with "
+              f"decoder one of {', '.join(DECODERS)}", path, line_of(decode, key, line))
 
 
 def _unique(named: list, what: str, path: str) -> None:

@@ -69,10 +69,20 @@ def plan_run(playbook: Playbook, catalog: Catalog, inventory: str | None = None,
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
 
 
+def _result_output(out: dict) -> dict:
+    """A series (counters read every interval) merges and reports as events."""
+    if out["kind"] != "series":
+        return out
+    columns = out.get("columns") or [{"field": f, "unit": out.get("unit")}
+                                     for f in out["fields"]] + [
+        {"field": r, "unit": "%"} for r in out.get("ratios") or {}]
+    return dict(out, kind="events", columns=columns + [{"field": "secs", "unit": "s"}])
+
+
 def _job_meta(job) -> dict:
     """What the results need to know about a rendered job."""
-    return {"id": job.id, "job": job.job, "params": job.params,
-            "summary": job.summary, "outputs": job.outputs}
+    return {"id": job.id, "job": job.job, "params": job.params, "summary": job.summary,
+            "outputs": [_result_output(o) for o in job.outputs]}
 
 
 async def execute_async(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:

@@ -184,6 +184,7 @@ def _job_entry(job: Mapping, out: Mapping, host_raws: Sequence[Mapping]) -> dict
         "histogram": _histogram_fields,
         "events": _events_fields,
         "table": _table_fields,
+        "stacks": _table_fields,
     }
     entry.update(builders[out["kind"]](out, found))
     return entry
@@ -275,6 +276,16 @@ def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
     _atomic_write(
         os.path.join(run_dir, "report.txt"), lambda out: out.write(render_text(results))
     )
+    for entry in results.get("jobs") or []:
+        if entry["kind"] == "stacks":
+            _atomic_write(os.path.join(run_dir, f"{entry['name']}.folded"),
+                          lambda out, e=entry: write_folded(e, out))
+
+
+def write_folded(entry: Mapping[str, Any], out: TextIO) -> None:
+    """Merged stacks in FlameGraph's folded format: ``frame;frame;frame count``."""
+    for row in entry.get("rows") or []:
+        out.write(f"{row['key']} {row['total']}\n")
 
 
 def _atomic_write(path: str, write: Callable[[TextIO], Any]) -> None:

@@ -43,6 +43,10 @@ OUTCOMES = (
 )
 
 
+# Field decoders the agent knows (job.yaml ``decode: {field: decoder}``).
+DECODERS = ("disk", "ip", "ipv4", "ipv6")
+
+
 class ProtocolError(Exception):
     """A line that is not a valid message of this protocol version."""
 
@@ -69,7 +73,7 @@ def decode(line):
         raise ProtocolError("not JSON: %r" % line[:200]) from None
     if not isinstance(msg, dict) or "type" not in msg:
         raise ProtocolError("not a message object: %r" % line[:200])
-    if msg.get("v") != VERSION:
+    if type(msg.get("v")) is not int or msg["v"] != VERSION:
         raise ProtocolError(
             "protocol version %r, expected %r" % (msg.get("v"), VERSION)
         )

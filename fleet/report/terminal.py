@@ -344,8 +344,24 @@ def _recap_lines(name: str, host: Mapping, pad: int, width: int) -> list[Text]:
     return lines
 
 
+def _print_stacks(entry: Mapping, results: Mapping, console: Console, _: int) -> None:
+    """Print the hottest stacks: comm, then the innermost frames that fit."""
+    rows = entry.get("rows") or []
+    top = entry.get("top") or DEFAULT_TABLE_ROWS
+    total = sum(row["total"] for row in rows) or 1
+    width = min(console.width, WIDTH)
+    for row in rows[:top]:
+        frames = row["key"].split(";")
+        head = f"{row['total']:>7} {100 * row['total'] / total:5.1f}% {frames[0]}: "
+        tail = " < ".join(reversed(frames[1:])) or "(no frames)"
+        console.print(_plain((head + tail)[:width]))
+    console.print(_plain(f"{len(rows)} distinct stacks, {total if rows else 0} samples;"
+                         f" folded stacks in {entry['name']}.folded"))
+
+
 _RENDERERS: dict[str, Callable[[Mapping, Mapping, Console, int], None]] = {
     "histogram": _print_histogram,
     "events": _print_events,
     "table": _print_table,
+    "stacks": _print_stacks,
 }

@@ -111,6 +111,8 @@ class Transport(ABC):
     def agent_command(self, bundle_name: str) -> str:
         """Shell command running the agent, every user value quoted."""
         python = self.host.python or DEFAULT_PYTHON
+        if python.startswith("auto"):  # Ansible's interpreter discovery modes
+            python = DEFAULT_PYTHON  # the agent itself finds a Python with bcc
         parts = [shlex.quote(python), shlex.quote(f"{CACHE_DIR}/{bundle_name}")]
         if self.host.become:
             parts = ["sudo", "-n", "--"] + parts

@@ -108,7 +108,7 @@ BAD_JOBS = [
     (GOOD_YAML.replace("kind: histogram", "kind: heatmap"),
      "output kind must be one of histogram, events, table", 10),
     (GOOD_YAML + "    time: ts\n", "`time` is only for events outputs", 12),
-    (GOOD_YAML + "    top: 5\n", "`top` is only for table outputs", 12),
+    (GOOD_YAML + "    top: 5\n", "`top` is only for table and stacks outputs", 12),
     (GOOD_YAML + "    decode: {dev: 3}\n", "decode entries must be field: decoder", 12),
     (GOOD_YAML + "  - name: out\n    kind: table\n    map: t\n",
      "output 'out' is declared twice (first on line 9)", 12),
@@ -334,7 +334,8 @@ def test_outputs_are_rendered_with_params(catalog: Catalog) -> None:
     spec = catalog.get("lat")
     assert spec.render({}, "x").outputs == [{
         "name": "latency", "kind": "histogram", "map": "dist", "unit": "usecs",
-        "decode": {"dev": "disk"}, "time": None, "columns": [], "top": None}]
+        "decode": {"dev": "disk"}, "time": None, "columns": [], "top": None,
+            "stack_map": None, "fields": None, "interval": None, "ratios": None}]
     assert spec.render({"milliseconds": True}, "x").outputs[0]["unit"] == "msecs"
     events = catalog.get("snoop").render({}, "x").outputs
     assert events[0]["columns"][2] == {"field": "lat_us", "unit": "usecs"}

@@ -376,6 +376,9 @@ def _parse_btf(paths: Any, path: str, line: int) -> list:
                  "task_struct.real_parent", path, line)
 
 
+ALIAS_FILE = "alias.yaml"
+
+
 def load_job_dir(job_dir: Path) -> JobSpec:
     """Load and validate one job folder (job.yaml + program.bpf.c)."""
     yaml_path, c_path = job_dir / JOB_FILE, job_dir / TEMPLATE_FILE
@@ -410,8 +413,9 @@ class Catalog:
                 continue
             for job_dir in sorted(base.iterdir()):
                 # Earlier dirs win, so a user dir listed first can override a job.
-                if (_JOB_NAME.fullmatch(job_dir.name) and (job_dir / JOB_FILE).is_file()
-                        and job_dir.name not in found):
+                if (_JOB_NAME.fullmatch(job_dir.name) and job_dir.name not in found
+                        and ((job_dir / JOB_FILE).is_file()
+                             or (job_dir / ALIAS_FILE).is_file())):
                     found[job_dir.name] = job_dir
         return found
 
@@ -427,8 +431,31 @@ class Catalog:
             known = ", ".join(self.names()) or "none"
             raise InputError(f"unknown job {name!r}{hint}; known jobs: {known}")
         if name not in self._loaded:
-            self._loaded[name] = load_job_dir(self._found[name])
+            job_dir = self._found[name]
+            if (job_dir / ALIAS_FILE).is_file():
+                self._loaded[name] = self._load_alias(job_dir)
+            else:
+                self._loaded[name] = load_job_dir(job_dir)
         return self._loaded[name]
+
+    def _load_alias(self, job_dir: Path) -> JobSpec:
+        """An alias (ext4slower -> fsslower) is another job with other defaults."""
+        path = str(job_dir / ALIAS_FILE)
+        data = load_file(path)
+        check_keys(data, {"alias_of": True, "summary": True, "defaults": False},
+                   "alias.yaml", path)
+        target = data["alias_of"]
+        _want(target, isinstance(target, str) and target != job_dir.name
+              and target in self._found and not (self._found[target] / ALIAS_FILE).is_file(),
+              "alias_of must name a job folder of the catalog", path,
+              line_of(data, "alias_of"))
+        base = self.get(target)
+        defaults = base.check_params(data.get("defaults") or {}, path,
+                                     line_of(data, "defaults"))
+        params = {k: dataclasses.replace(p, default=defaults[k])
+                  for k, p in base.params.items()}
+        return dataclasses.replace(base, name=job_dir.name, params=params,
+                                   summary=str(data["summary"]).strip())
 
     def render_text(self, name: str, params: dict | None = None) -> str:
         """Render a job's C for `fleet render`; values may be CLI strings."""

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 
-from agent import btf, facts
+from agent import btf, facts, probes, tracebuf
 from agent.decode import disk_dev, plain, struct_dict
 
 
@@ -19,6 +19,9 @@ PERF_EVENTS = {
     "hardware:cpu-cycles": (0, 0),
     "hardware:instructions": (0, 1),
 }
+
+
+JOB_SEQ = []  # jobs prepared in this agent, for unique printk tags
 
 
 class JobError(Exception):
@@ -62,6 +65,16 @@ def point_unavailable(point):
         return None
     if kind == "perf_event":
         return None if target in PERF_EVENTS else "unknown perf event %s" % target
+    if kind in ("uprobe", "uretprobe"):
+        library = point.get("library") or target.split(":", 1)[0]
+        try:
+            found = probes.library_path(library)
+        except Exception:
+            found = None
+        return None if found and os.path.exists(found) else "library %s not found" % library
+    if kind == "usdt" and not point.get("pid"):
+        binary = point.get("binary") or target.split(":", 1)[0]
+        return None if os.path.exists(binary) else "binary %s not found" % binary
     return None
 
 
@@ -134,6 +147,8 @@ class BccJob:
         self.attach_report = []
         self.notes = []
         self.cache_dir = None
+        self.trace = None
+        self._ring = self._perf = False
 
     def prepare(self):
         """Choose attach points, compile, load and attach; raise JobError on failure."""
@@ -141,10 +156,28 @@ class BccJob:
         cflags = ["-D%s=1" % use_macro(p) for _, p in chosen]
         cflags += resolve_cflags(self.plan.get("resolve"))
         cflags += self._btf_cflags()
-        self.bpf = self._compile(cflags)
+        usdt = [p for _, p in chosen if p["kind"] == "usdt"]
+        try:
+            contexts = probes.usdt_contexts(usdt) if usdt else []
+        except Exception as err:  # bcc raises plain Exception
+            raise JobError("attach-error", "usdt: %s" % err) from None
+        self.bpf = self._compile(cflags, contexts)
         for slot, point in chosen:
-            if point.get("fn"):
+            if point.get("fn") and point["kind"] != "usdt":
                 self._attach(point)
+
+    def _source(self):
+        """The C to compile: printk tagging if needed, then the job's own lines.
+
+        ``#line`` makes clang name the job's file and line in its errors.
+        """
+        head = ""
+        if self.outputs("trace"):
+            JOB_SEQ.append(self.id)
+            self.trace = tracebuf.TraceBuffer("fl%x_%d" % (os.getpid(), len(JOB_SEQ)))
+            head = tracebuf.prelude(self.trace.tag)
+        name = (self.plan.get("source_name") or "program.bpf.c").replace('"', "")
+        return '%s#line 1 "%s"\n%s' % (head, name, self.plan["source"])
 
     def _btf_cflags(self):
         """Member offsets from this host's BTF; without BTF the job runs without them."""
@@ -160,13 +193,14 @@ class BccJob:
         return ["-D%s=%d" % (btf.macro(p), off) for p, off in sorted(found.items())] + [
             "-DFLEET_BTF=1"]
 
-    def _compile(self, cflags):
+    def _compile(self, cflags, usdt_contexts=()):
         """Compile and load with BCC, capturing clang's diagnostics from stderr."""
         from bcc import BPF
 
         with _CapturedStderr() as captured:
             try:
-                return BPF(text=self.plan["source"], cflags=cflags)
+                return BPF(text=self._source(), cflags=cflags,
+                           usdt_contexts=list(usdt_contexts))
             except Exception as err:  # bcc raises plain Exception
                 error = err
         raise JobError(_load_outcome(str(error)), _load_reason(str(error), captured.text))
@@ -183,6 +217,8 @@ class BccJob:
                 self.bpf.attach_kprobe(event=target, fn_name=fn)
             elif kind == "kretprobe":
                 self.bpf.attach_kretprobe(event=target, fn_name=fn)
+            elif kind in ("uprobe", "uretprobe"):
+                probes.attach_uprobe(self.bpf, point, self.notes)
             elif kind == "perf_event":
                 ev_type, ev_config = PERF_EVENTS[target]
                 self.bpf.attach_perf_event(ev_type=ev_type, ev_config=ev_config,
@@ -200,6 +236,8 @@ class BccJob:
 
     def open_events(self, on_event, on_lost):
         """Open a perf buffer for every events output."""
+        from bcc.table import RingBuf
+
         for out in self.outputs("events"):
             table = self.bpf[out["map"]]
 
@@ -209,12 +247,37 @@ class BccJob:
             def lost(count, out=out):
                 on_lost(self, out, count)
 
-            table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost)
+            if isinstance(table, RingBuf):  # BPF_RINGBUF_OUTPUT
+                self._ring = True
+                table.open_ring_buffer(lambda ctx, data, size, h=handle: h(0, data, size))
+            else:
+                self._perf = True
+                table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost)
+
+    @property
+    def streams(self):
+        """True when this job has perf or ring buffers to poll."""
+        return self._ring or self._perf
 
     def poll(self, timeout_ms):
-        """Deliver pending perf events to the callbacks."""
-        if self.outputs("events"):
-            self.bpf.perf_buffer_poll(timeout=timeout_ms)
+        """Deliver pending perf or ring buffer events to the callbacks."""
+        if self._ring:
+            self.bpf.ring_buffer_poll(timeout=timeout_ms)
+        if self._perf:
+            self.bpf.perf_buffer_poll(timeout=0 if self._ring else timeout_ms)
+
+    def window_open(self):
+        """The window opens: zero the maps, mark the trace buffer."""
+        self.clear()
+        if self.trace:
+            self.trace.open()
+
+    def trace_lines(self):
+        """The window closed: this job's bpf_trace_printk lines, with wall-clock ts_ns."""
+        if not self.trace:
+            return []
+        self.trace.close()
+        return self.trace.lines()
 
     def clear(self):
         """Zero the histogram and table maps: the window opens now."""

@@ -225,7 +225,7 @@ class Session:
             pass
         wall, mono = time.time_ns(), time.monotonic_ns()
         for job in self.jobs:
-            job.clear()
+            job.window_open()
         self.offset_ns = wall - mono
         self.window = {"start_ns": wall, "start_mono": mono}
         self.pending = []
@@ -288,6 +288,11 @@ class Session:
                 self.out.send("table", job=job.id, output=out["name"], rows=job.read_table(out))
             for out in job.outputs("stacks"):
                 self.out.send("table", job=job.id, output=out["name"], rows=job.read_stacks(out))
+            for out in job.outputs("trace"):
+                lines = job.trace_lines()
+                for i in range(0, len(lines), BATCH_MAX):
+                    self.out.send("events", job=job.id, output=out["name"],
+                                  events=lines[i:i + BATCH_MAX], lost=0)
         self._series_due(end_mono, final=True)
         self._poll(0)
         # The last poll may deliver events stamped after the window's end.
@@ -299,9 +304,10 @@ class Session:
 
     def _poll(self, timeout_ms):
         """Poll every job's perf buffers once."""
-        for job in self.jobs:
-            job.poll(timeout_ms if job is self.jobs[-1] else 0)
-        if not any(job.outputs("events") for job in self.jobs) and timeout_ms:
+        streaming = [job for job in self.jobs if job.streams]
+        for job in streaming:
+            job.poll(timeout_ms if job is streaming[-1] else 0)
+        if not streaming and timeout_ms:
             time.sleep(timeout_ms / 1000.0)
 
     def _on_event(self, job, out, record):

@@ -297,6 +297,8 @@ class Clock:
 class ScriptedJob:
     """A job whose polls deliver scripted events and take scripted time."""
 
+    streams = True  # it has an events output to poll
+
     def __init__(self, sess, clock, script, hist=None):
         self.id = "job1"
         self.sess = sess
@@ -322,6 +324,9 @@ class ScriptedJob:
 
     def read_hist(self, out):
         return self.hist
+
+    def trace_lines(self):
+        return []
 
 
 def test_window_loop_sends_sorted_batches_then_hist_then_done(sess, monkeypatch):
@@ -1048,8 +1053,8 @@ def test_attach_explicit_fn(point, attached):
             "kprobe:vfs_read: Failed to attach BPF program b'f' to kprobe vfs_read",
         ),
         (
-            {"kind": "uprobe", "target": "/bin/sh:main", "fn": "f"},
-            "attach kind uprobe is not supported yet",
+            {"kind": "raw_syscall", "target": "x", "fn": "f"},
+            "attach kind raw_syscall is not supported yet",
         ),
     ],
 )
@@ -1088,7 +1093,7 @@ def test_prepare_passes_use_macros_and_resolved_flags(monkeypatch, checked):
     job = BccJob(plan, Decoders())
     seen = []
 
-    def fake_compile(cflags):
+    def fake_compile(cflags, usdt_contexts=()):
         seen.append(cflags)
         return FakeBPF({})
 

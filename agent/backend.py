@@ -252,7 +252,10 @@ class BccJob:
                 table.open_ring_buffer(lambda ctx, data, size, h=handle: h(0, data, size))
             else:
                 self._perf = True
-                table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost)
+                # Wake the reader every 32 events, not every one (each wakeup
+                # costs ~10 us); poll() drains the rest with a consume.
+                table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost,
+                                       wakeup_events=32)
 
     @property
     def streams(self):
@@ -265,6 +268,7 @@ class BccJob:
             self.bpf.ring_buffer_poll(timeout=timeout_ms)
         if self._perf:
             self.bpf.perf_buffer_poll(timeout=0 if self._ring else timeout_ms)
+            self.bpf.perf_buffer_consume()
 
     def window_open(self):
         """The window opens: zero the maps, mark the trace buffer."""

@@ -42,7 +42,10 @@ def ip_text(value):
         return socket.inet_ntoa(value.to_bytes(4, sys.byteorder))
     raw = bytes(value) if isinstance(value, list) else value
     if isinstance(raw, (bytes, bytearray)) and len(raw) in (4, 16):
-        return str(ipaddress.ip_address(bytes(raw)))
+        addr = ipaddress.ip_address(bytes(raw))
+        # IPv4 carried as IPv4-mapped IPv6 (one field for both families)
+        mapped = getattr(addr, "ipv4_mapped", None)
+        return str(mapped or addr)
     return str(value)
 
 

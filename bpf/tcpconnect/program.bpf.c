@@ -1,0 +1,110 @@
+/*
+ * tcpconnect: one event per active TCP open, from sock:inet_sock_set_state.
+ * CLOSE -> SYN_SENT runs inside connect(), so the process is recorded there,
+ * keyed by the socket's address; the event is sent when the handshake ends:
+ * ESTABLISHED (refused = 0) or CLOSE (refused = 1: reset, timeout or abort).
+ * Addresses are read at the end, when the source port is bound.
+ * Addresses travel as 16 bytes: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
+ */
+
+#define FLEET_IPPROTO_TCP 6
+#define FLEET_AF_INET 2
+#define FLEET_AF_INET6 10
+#define FLEET_TCP_ESTABLISHED 1
+#define FLEET_TCP_SYN_SENT 2
+#define FLEET_TCP_SYN_RECV 3
+#define FLEET_TCP_CLOSE 7
+
+struct attempt {
+    u64 start;
+    u32 pid;
+    char comm[16];
+};
+
+struct event {
+    u64 ts;
+    u64 lat_us;
+    u32 pid;
+    u16 sport;
+    u16 dport;
+    u8 saddr[16];
+    u8 daddr[16];
+    u8 ipver;
+    u8 refused;
+    char comm[16];
+};
+
+BPF_HASH(attempts, u64, struct attempt, 10240);
+BPF_PERF_OUTPUT(events);
+
+/* Copy the tracepoint's addresses for either family into 16-byte fields. */
+static __always_inline int copy_addrs(struct event *ev, u16 family,
+                                      const void *s4, const void *d4,
+                                      const void *s6, const void *d6)
+{
+    if (family == FLEET_AF_INET) {
+        ev->ipver = 4;
+        ev->saddr[10] = ev->saddr[11] = 0xff;
+        ev->daddr[10] = ev->daddr[11] = 0xff;
+        bpf_probe_read_kernel(&ev->saddr[12], 4, s4);
+        bpf_probe_read_kernel(&ev->daddr[12], 4, d4);
+        return 1;
+    }
+    if (family == FLEET_AF_INET6) {
+        ev->ipver = 6;
+        bpf_probe_read_kernel(&ev->saddr, 16, s6);
+        bpf_probe_read_kernel(&ev->daddr, 16, d6);
+        return 1;
+    }
+    return 0;
+}
+
+/* connect() moved the socket to SYN_SENT: remember who, and when. */
+static __always_inline void note_attempt(u64 sk, u16 dport)
+{
+    u32 pid = bpf_get_current_pid_tgid() >> 32;
+{% if port is not none %}
+    if (dport != {{ port }})
+        return;
+{% endif %}
+{% if pid is not none %}
+    if (pid != {{ pid }})
+        return;
+{% endif %}
+    struct attempt a = {.start = bpf_ktime_get_ns(), .pid = pid};
+    bpf_get_current_comm(&a.comm, sizeof(a.comm));
+    attempts.update(&sk, &a);
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state)
+{
+    if (args->protocol != FLEET_IPPROTO_TCP)
+        return 0;
+    u64 sk = (u64)args->skaddr;
+    if (args->newstate == FLEET_TCP_SYN_SENT) {
+        note_attempt(sk, args->dport);
+        return 0;
+    }
+    /* SYN_RECV covers a simultaneous open after SYN_SENT. */
+    if (args->oldstate != FLEET_TCP_SYN_SENT && args->oldstate != FLEET_TCP_SYN_RECV)
+        return 0;
+    if (args->newstate != FLEET_TCP_ESTABLISHED && args->newstate != FLEET_TCP_CLOSE)
+        return 0;
+    struct attempt *a = attempts.lookup(&sk);
+    if (!a)
+        return 0;
+    struct event ev = {};
+    ev.ts = bpf_ktime_get_ns();
+    ev.lat_us = (ev.ts - a->start) / 1000;
+    ev.pid = a->pid;
+    __builtin_memcpy(&ev.comm, a->comm, sizeof(ev.comm));
+    attempts.delete(&sk);
+    if (!copy_addrs(&ev, args->family, args->saddr, args->daddr,
+                    args->saddr_v6, args->daddr_v6))
+        return 0;
+    ev.sport = args->sport;
+    ev.dport = args->dport;
+    ev.refused = args->newstate == FLEET_TCP_CLOSE;
+    events.perf_submit(args, &ev, sizeof(ev));
+    return 0;
+}

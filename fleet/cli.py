@@ -1,4 +1,4 @@
-"""The `fleet` command: parse arguments, call the library, map outcomes to exit codes."""
+"""The `fleet` CLI: parse arguments, call the library, map outcomes to exit codes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ EXIT_INTERRUPTED = 99
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with fleet's error style: one paragraph, exit 1 (2 means a host failed)."""
+    """argparse in fleet's error style: one paragraph, exit 1 (2 is a failed host)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"fleet: bad command line: {message}. "
@@ -31,7 +31,8 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
                    "fleet_known_hosts, then ~/.ssh/known_hosts)")
     p.add_argument("-T", "--timeout", type=float, default=10.0,
                    help="SSH connect timeout per host, seconds (default 10)")
-    p.add_argument("--runs", default="runs", help="where run folders go (default ./runs)")
+    p.add_argument("--runs", default="runs",
+                   help="where run folders go (default ./runs)")
     p.add_argument("--json", action="store_true",
                    help="print results.json to stdout instead of the report")
 
@@ -63,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="list the job catalog, or show one job")
     jobs.add_argument("name", nargs="?")
     render = sub.add_parser("render", help="print the C a host would compile")
-    render.add_argument("name")
+    render.add_argument("name", help="a catalog job, or a playbook file (.yaml/.yml)")
+    render.add_argument("job", nargs="?", help="with a playbook: the job's name "
+                        "(may be left out when the playbook has one job)")
     render.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     return parser
 
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("fleet: interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `fleet jobs | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ class BccJob:
             self.trace = tracebuf.TraceBuffer("fl%x_%d" % (os.getpid(), len(JOB_SEQ)))
             head = tracebuf.prelude(self.trace.tag)
         name = (self.plan.get("source_name") or "program.bpf.c").replace('"', "")
-        return '%s#line 1 "%s"\n%s' % (head, name, self.plan["source"])
+        return '%s#line 1 "%s"\n%s' % (head, name, _relined(self.plan["source"], name))
 
     def _btf_cflags(self):
         """Member offsets from this host's BTF; without BTF the job runs without them."""
@@ -398,6 +398,20 @@ class BccJob:
                 self.bpf.cleanup()
             finally:
                 self.bpf = None
+
+
+def _relined(source, name):
+    """Re-anchor line numbers after each tracepoint probe.
+
+    BCC inserts the tracepoint's argument struct just before the probe, which
+    shifts clang's line numbers for everything below it.
+    """
+    out = []
+    for number, line in enumerate(source.split("\n"), 1):
+        out.append(line)
+        if "TRACEPOINT_PROBE(" in line or "struct tracepoint__" in line:
+            out.append('#line %d "%s"' % (number + 1, name))
+    return "\n".join(out)
 
 
 def _load_outcome(message):

@@ -14,7 +14,6 @@ import jinja2
 import fleet
 
 from .errors import InputError
-from .wire import DECODERS
 from .params import (
     JINJA_ENV,
     ParamSpec,
@@ -26,11 +25,13 @@ from .params import (
     template_value,
     validate_params,
 )
+from .wire import DECODERS
 from .yamlsrc import line_of, load_file
 
 POINT_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "kretprobe",
                "uprobe", "uretprobe", "usdt", "perf_event")
-OUTPUT_KINDS = ("histogram", "events", "table", "stacks", "series")
+OUTPUT_KINDS = ("histogram", "events", "table", "stacks", "series", "trace")
+HIST_SCALES = ("log2", "linear")
 JOB_FILE, TEMPLATE_FILE = "job.yaml", "program.bpf.c"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -50,15 +51,17 @@ _JOB_KEYS = {"summary": True, "params": False, "attach": True, "outputs": True,
              "btf": False}
 _BTF_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
 _SLOT_KEYS = {"probe": True, "points": True, "when": False, "optional": False}
-_OUTPUT_KEYS = {"name": True, "kind": True, "map": True, "unit": False,
+# `map` is required for every kind but trace (bpf_trace_printk lines have none).
+_OUTPUT_KEYS = {"name": True, "kind": True, "map": False, "unit": False,
                 "decode": False, "time": False, "columns": False, "top": False,
                 "stack_map": False, "fields": False, "interval": False,
-                "ratios": False}
+                "ratios": False, "scale": False}
 _COLUMN_KEYS = {"field": True, "unit": False}
 # Keys that only make sense for some output kinds.
 _KIND_ONLY = {"time": ("events",), "columns": ("events", "table", "series"),
               "top": ("table", "stacks"), "stack_map": ("stacks",),
-              "fields": ("series",), "interval": ("series",), "ratios": ("series",)}
+              "fields": ("series",), "interval": ("series",), "ratios": ("series",),
+              "scale": ("histogram",)}
 
 
 @dataclasses.dataclass
@@ -74,6 +77,8 @@ class RenderedJob:
     outputs: list
     summary: str
     btf: list = dataclasses.field(default_factory=list)
+    # The file name clang's errors name (the agent emits `#line 1 "<source_name>"`).
+    source_name: str = TEMPLATE_FILE
 
     def to_plan(self) -> dict:
         """Return the plan entry sent to the agent (plain JSON-able data)."""
@@ -104,6 +109,7 @@ class JobSpec:
     template_path: str
     yaml_path: str
     btf: list = dataclasses.field(default_factory=list)
+    source_name: str = TEMPLATE_FILE
 
     def check_params(self, values: Any, path: str | None = None,
                      line: int | None = None) -> dict:
@@ -117,16 +123,21 @@ class JobSpec:
     def render(self, params: dict, job_id: str) -> RenderedJob:
         """Render the C, attach slots and outputs for the given param values."""
         values = self.check_params(params)
+        source = self._render_source(values)
         return RenderedJob(
-            id=job_id, job=self.name, params=dict(values),
-            source=self._render_source(values),
-            attach=[_render_slot(s, values, self.yaml_path) for s in self.slots
-                    if _slot_wanted(s, values, self.yaml_path)],
+            id=job_id, job=self.name, params=dict(values), source=source,
+            attach=self._render_attach(values, source),
             resolve=self._resolve(values),
             outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs],
             summary=self.summary,
             btf=list(self.btf),
+            source_name=self.source_name,
         )
+
+    def _render_attach(self, values: dict, source: str) -> list:
+        """The slots whose `when` holds, rendered (custom jobs may scan ``source``)."""
+        return [_render_slot(s, values, self.yaml_path) for s in self.slots
+                if _slot_wanted(s, values, self.yaml_path)]
 
     def _render_source(self, values: dict) -> str:
         context = {k: template_value(self.params[k], v) for k, v in values.items()}
@@ -185,6 +196,8 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
     result.update(render(output, line_of(output)))
     result["columns"] = [{"field": c["field"], "unit": c.get("unit")}
                          for c in result["columns"]]
+    if result["kind"] == "histogram":
+        result["scale"] = result["scale"] or "log2"
     return result
 
 
@@ -275,17 +288,21 @@ def _parse_slot(raw: Any, path: str) -> Slot:
     optional = raw.get("optional", False)
     _want(optional, isinstance(optional, bool), "optional must be true or false",
           path, line_of(raw, "optional"))
-    when = raw.get("when", True)
+    when = check_when(raw.get("when", True), path, line_of(raw, "when"))
+    return Slot(probe=probe, points=points, optional=optional, when=when, line=line)
+
+
+def check_when(when: Any, path: str, line: int) -> str | bool:
+    """A slot's `when`: a bool, or a jinja expression that compiles."""
     if isinstance(when, str):
         try:
             JINJA_ENV.compile_expression(when)
         except jinja2.TemplateSyntaxError as err:
             raise InputError(f"bad `when` expression: {err.message}", path,
-                             line_of(raw, "when")) from None
-    else:
-        _want(when, isinstance(when, bool), "when must be a jinja expression or a bool",
-              path, line_of(raw, "when"))
-    return Slot(probe=probe, points=points, optional=optional, when=when, line=line)
+                             line) from None
+        return when
+    return _want(when, isinstance(when, bool), "when must be a jinja expression or "
+                 "a bool", path, line)
 
 
 def _parse_output(raw: Any, path: str) -> dict:
@@ -294,7 +311,14 @@ def _parse_output(raw: Any, path: str) -> dict:
     kind = raw["kind"]
     _want(kind, kind in OUTPUT_KINDS, f"output kind must be one of "
           f"{', '.join(OUTPUT_KINDS)}", path, line_of(raw, "kind"))
-    _ident(raw, "map", f"map of output {name!r}", path)
+    if kind == "trace":
+        _want(raw.get("map"), "map" not in raw, "a trace output reads "
+              "bpf_trace_printk lines and takes no map", path, line_of(raw, "map"))
+    elif "map" not in raw:
+        raise InputError("output is missing required key 'map' (only trace "
+                         "outputs have none)", path, line_of(raw) or None)
+    else:
+        _ident(raw, "map", f"map of output {name!r}", path)
     for key, kinds in _KIND_ONLY.items():
         _want(kind, key not in raw or kind in kinds, f"`{key}` is only for "
               f"{' and '.join(kinds)} outputs, not this one", path, line_of(raw, key))
@@ -303,6 +327,9 @@ def _parse_output(raw: Any, path: str) -> dict:
     _optional_str(raw, "unit", path)
     _parse_decode(raw.get("decode", {}), path, line_of(raw, "decode"))
     _parse_columns(raw.get("columns", []), path, line_of(raw, "columns"))
+    scale = raw.get("scale", "log2")
+    _want(scale, scale in HIST_SCALES, f"scale must be one of {', '.join(HIST_SCALES)}",
+          path, line_of(raw, "scale"))
     top = raw.get("top")
     _want(top, top is None or (type(top) is int and top >= 1),
           "top must be an integer >= 1", path, line_of(raw, "top"))
@@ -318,7 +345,9 @@ def _optional_str(data: dict, key: str, path: str) -> None:
 def _parse_columns(columns: Any, path: str, line: int) -> None:
     _want(columns, isinstance(columns, list), "columns must be a list of "
           "{field: name, unit: ...}", path, line)
-    for col in columns:
+    for i, col in enumerate(columns):
+        _want(col, isinstance(col, dict), "a column must be a mapping like "
+              "{field: name, unit: ...}", path, line_of(columns, i, line))
         check_keys(col, _COLUMN_KEYS, "column", path)
         _ident(col, "field", "column field", path)
         _optional_str(col, "unit", path)
@@ -446,7 +475,8 @@ class Catalog:
                    "alias.yaml", path)
         target = data["alias_of"]
         _want(target, isinstance(target, str) and target != job_dir.name
-              and target in self._found and not (self._found[target] / ALIAS_FILE).is_file(),
+              and target in self._found
+              and not (self._found[target] / ALIAS_FILE).is_file(),
               "alias_of must name a job folder of the catalog", path,
               line_of(data, "alias_of"))
         base = self.get(target)

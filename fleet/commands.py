@@ -13,7 +13,13 @@ from .errors import InputError
 from .inventory import format_hosts, load_inventory
 from .jobdoc import describe_job
 from .play import check, execute, plan_run
-from .playbook import Playbook, PlaybookJob, apply_overrides, load_playbook, parse_duration
+from .playbook import (
+    Playbook,
+    PlaybookJob,
+    apply_overrides,
+    load_playbook,
+    parse_duration,
+)
 from .report.check import render_check
 from .report.json import dump_results
 from .report.progress import LiveProgress
@@ -55,7 +61,8 @@ def cmd_trace(args, err: Console) -> int:
     """fleet trace JOB [PATTERN]: one job, no playbook file."""
     catalog = Catalog.default()
     playbook = Playbook.for_job(catalog, args.job, _params(args.param))
-    playbook = apply_overrides(playbook, duration=parse_duration(args.duration, "--duration"))
+    duration = parse_duration(args.duration, "--duration")
+    playbook = apply_overrides(playbook, duration=duration)
     playbook.hosts = args.pattern
     return _run(playbook, catalog, args, err)
 
@@ -80,8 +87,19 @@ def cmd_jobs(args, err: Console) -> int:
 
 
 def cmd_render(args, err: Console) -> int:
-    """fleet render JOB: the C a host would compile."""
-    sys.stdout.write(Catalog.default().render_text(args.name, _params(args.param)))
+    """fleet render JOB, or fleet render PLAYBOOK [JOB]: the C a host would compile."""
+    catalog = Catalog.default()
+    path = Path(args.name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        playbook = load_playbook(path, catalog)
+        job = playbook.render_job(catalog, args.job, _params(args.param))
+        sys.stdout.write(job.source)
+        return 0
+    if args.job is not None:
+        raise InputError(f"fleet render {args.name} {args.job}: the first argument "
+                         "must be an existing playbook file (.yaml or .yml) when a "
+                         "job name follows it")
+    sys.stdout.write(catalog.render_text(args.name, _params(args.param)))
     return 0
 
 
@@ -100,7 +118,8 @@ def _catalog_playbook(catalog: Catalog, pattern: str) -> Playbook:
     """Every catalog job with its default params, for a preflight of the catalog."""
     jobs = [PlaybookJob(id=name, job=name, params=catalog.get(name).check_params({}))
             for name in catalog.names()]
-    return Playbook(path="<catalog>", name="check", hosts=pattern, duration=1.0, jobs=jobs)
+    return Playbook(path="<catalog>", name="check", hosts=pattern, duration=1.0,
+                    jobs=jobs)
 
 
 def cmd_check(args, err: Console) -> int:

@@ -5,6 +5,9 @@ values in [2**(k-1), 2**k - 1]. Slot counts are all the controller ever sees, so
 percentile is known only to the slot: we report the *upper bound* of the slot holding
 the requested rank ("p99 <= 1023 usecs"), never an interpolated guess. ``max`` is the
 upper bound of the highest non-empty slot for the same reason.
+
+A histogram with ``scale="linear"`` (a program that counts each value in its own
+slot) has slot k holding exactly the value k, so its percentiles are exact.
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ OUTLIER_SLOTS = 2
 MIN_PEERS = 3
 
 
-def slot_range(k: int) -> tuple[int, int]:
-    """Return the inclusive (low, high) value range held by log2 slot ``k``."""
+SCALES = ("log2", "linear")
+
+
+def slot_range(k: int, scale: str = "log2") -> tuple[int, int]:
+    """Return the inclusive (low, high) value range held by slot ``k``."""
     if k < 0:
         raise ValueError(f"slot index must be >= 0, got {k}")
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    if scale == "linear":
+        return (k, k)
     if k == 0:
         return (0, 0)
     return (1 << (k - 1), (1 << k) - 1)
@@ -65,7 +75,7 @@ def trim_slots(slots: Sequence[int]) -> list[int]:
     return list(slots[:end])
 
 
-def percentile(slots: Sequence[int], pct: float) -> int | None:
+def percentile(slots: Sequence[int], pct: float, scale: str = "log2") -> int | None:
     """Return the upper bound of the slot holding the ``pct`` rank, None if empty."""
     count = sum(slots)
     if count == 0:
@@ -77,17 +87,17 @@ def percentile(slots: Sequence[int], pct: float) -> int | None:
     for k, n in enumerate(slots):
         seen += n
         if seen >= rank:
-            return slot_range(k)[1]
+            return slot_range(k, scale)[1]
     raise AssertionError("unreachable: rank <= count")
 
 
-def hist_stats(slots: Sequence[int]) -> dict[str, int | None]:
-    """Return count, p50, p90, p99 and max (slot upper bounds) of a log2 histogram."""
+def hist_stats(slots: Sequence[int], scale: str = "log2") -> dict[str, int | None]:
+    """Return count, p50, p90, p99 and max (slot upper bounds) of a histogram."""
     trimmed = trim_slots(slots)
     stats: dict[str, int | None] = {"count": sum(trimmed)}
     for pct in PERCENTILES:
-        stats[f"p{pct}"] = percentile(trimmed, pct)
-    stats["max"] = slot_range(len(trimmed) - 1)[1] if trimmed else None
+        stats[f"p{pct}"] = percentile(trimmed, pct, scale)
+    stats["max"] = slot_range(len(trimmed) - 1, scale)[1] if trimmed else None
     return stats
 
 

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, JobSpec, RenderedJob, check_keys
+from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.
 PLAY_KEYS = {"name": False, "hosts": False, "duration": True, "forks": False,
              "ready_timeout": False, "jobs": True}
-JOB_ITEM_KEYS = {"job": True, "name": False, "params": False}
+# A catalog item has `job`; a custom item has `source` or `text` and the rest.
+JOB_ITEM_KEYS = {"job": False, "name": False, "params": False,
+                 **{key: False for key in CUSTOM_KEYS}}
 DEFAULT_FORKS = 50
 DEFAULT_READY_TIMEOUT = 120.0
 AD_HOC_DURATION = 10.0
@@ -58,6 +61,22 @@ class Playbook:
         """Render every job's C, attach slots and outputs, in playbook order."""
         return [(job.spec or catalog.get(job.job)).render(job.params, job.id)
                 for job in self.jobs]
+
+    def render_job(self, catalog: Catalog, job_id: str | None,
+                   texts: dict[str, str]) -> RenderedJob:
+        """Render one job by id for `fleet render PLAYBOOK JOB`, `-p` values on top."""
+        ids = [job.id for job in self.jobs]
+        if job_id is None and len(ids) == 1:
+            job_id = ids[0]
+        if job_id not in ids:
+            what = "say which job" if job_id is None else f"no job {job_id!r}"
+            raise InputError(f"{what}; its jobs: {', '.join(ids)}", self.path)
+        job = self.jobs[ids.index(job_id)]
+        spec = job.spec or catalog.get(job.job)
+        # An unknown name stays as given; render's check then names the known ones.
+        typed = {k: spec.params[k].from_cli(v) if k in spec.params else v
+                 for k, v in texts.items()}
+        return spec.render({**job.params, **typed}, job.id)
 
     @classmethod
     def for_job(cls, catalog: Catalog, job: str, params: dict[str, str],
@@ -188,12 +207,24 @@ def _job_item(item: Any, path: str, line: int, catalog: Catalog) -> PlaybookJob:
     check_keys(item, JOB_ITEM_KEYS, "a jobs item", path)
     spec = job_spec_for(item, path, catalog)
     job_id = _job_id(item, spec.name, path)
-    params = spec.check_params(item.get("params"), path, line_of(item, "params", line))
+    # A custom job's `params:` declares its params; their defaults are the values.
+    values = None if is_custom(item) else item.get("params")
+    params = spec.check_params(values, path, line_of(item, "params", line))
     return PlaybookJob(id=job_id, job=spec.name, params=params, line=line, spec=spec)
 
 
 def job_spec_for(item: dict, path: str, catalog: Catalog) -> JobSpec:
-    """Turn one jobs item into the JobSpec it runs (today: a catalog job)."""
+    """Turn one jobs item into the JobSpec it runs: a catalog job, or its own C."""
+    custom = [key for key in CUSTOM_KEYS if key in item]
+    if "job" in item and custom:
+        raise InputError(f"a jobs item runs either a catalog job (job:) or your own "
+                         f"program (source: or text:), not both; remove job: or "
+                         f"{', '.join(custom)}", path, line_of(item, custom[0]))
+    if custom:
+        return custom_spec(item, path)
+    if "job" not in item:
+        raise InputError("a jobs item needs job: NAME (a catalog job) or source: FILE "
+                         "/ text: C (your own program)", path, line_of(item) or None)
     name = item["job"]
     line = line_of(item, "job")
     if not isinstance(name, str):

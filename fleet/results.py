@@ -167,8 +167,15 @@ def _host_entry(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# bpf_trace_printk lines (a "trace" output) arrive as events with these fields.
+TRACE_COLUMNS = ({"field": "comm"}, {"field": "pid"}, {"field": "message"})
+
+
 def _job_entry(job: Mapping, out: Mapping, host_raws: Sequence[Mapping]) -> dict:
     """Return the merged entry for one output of one job."""
+    if out["kind"] == "trace":
+        out = dict(out, kind="events",
+                   columns=out.get("columns") or [dict(c) for c in TRACE_COLUMNS])
     single = len(job["outputs"]) == 1
     entry = {
         "name": job["id"] if single else f"{job['id']}.{out['name']}",
@@ -202,36 +209,40 @@ def _participants(host_raws: Sequence[Mapping], job_id: str, name: str) -> dict:
     return found
 
 
-def _stats(slots: list[int]) -> dict[str, Any]:
+def _stats(slots: list[int], scale: str = "log2") -> dict[str, Any]:
     """Return slots with their count, percentiles and max."""
-    return {"slots": slots, **hist_stats(slots)}
+    return {"slots": slots, **hist_stats(slots, scale)}
 
 
 def _histogram_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
     """Return fleet, per-host and (when keyed) per-key histogram statistics."""
+    scale = out.get("scale") or "log2"
     keyed = {host: raw.get("slots") or {} for host, raw in found.items()}
-    hosts = {host: _stats(sum_slots(slots.values())) for host, slots in keyed.items()}
+    hosts = {
+        host: _stats(sum_slots(slots.values()), scale) for host, slots in keyed.items()
+    }
     fields: dict[str, Any] = {
-        "fleet": _stats(sum_slots(s["slots"] for s in hosts.values())),
+        "scale": scale,
+        "fleet": _stats(sum_slots(s["slots"] for s in hosts.values()), scale),
         "hosts": hosts,
         "outliers": outliers(hosts),
     }
     labels = {label for slots in keyed.values() for label in slots}
     if labels - {""}:
-        fields["keys"] = _keyed_fields(keyed, labels)
+        fields["keys"] = _keyed_fields(keyed, labels, scale)
     return fields
 
 
-def _keyed_fields(keyed: Mapping[str, Mapping], labels: set) -> dict:
+def _keyed_fields(keyed: Mapping[str, Mapping], labels: set, scale: str) -> dict:
     """Return ``{label: {fleet, hosts, outliers}}``, busiest label first."""
     per_label = {}
     for label in labels:
         hosts = {
-            host: _stats(sum_slots([slots[label]]))
+            host: _stats(sum_slots([slots[label]]), scale)
             for host, slots in keyed.items()
             if label in slots
         }
-        fleet = _stats(sum_slots(s["slots"] for s in hosts.values()))
+        fleet = _stats(sum_slots(s["slots"] for s in hosts.values()), scale)
         per_label[label] = {"fleet": fleet, "hosts": hosts, "outliers": outliers(hosts)}
     order = sorted(per_label, key=lambda lb: (-per_label[lb]["fleet"]["count"], lb))
     return {label: per_label[label] for label in order}

@@ -21,7 +21,7 @@ from rich.text import Text
 from fleet.merge import slot_range
 from fleet.results import iter_events
 
-__all__ = ["WIDTH", "log2_lines", "render_report", "render_text"]
+__all__ = ["WIDTH", "linear_lines", "log2_lines", "render_report", "render_text"]
 
 WIDTH = 80
 
@@ -32,6 +32,8 @@ MAX_KEYS = 10
 DEFAULT_TABLE_ROWS = 10
 # Recap reasons wrap under the outcome, but never indent past this column.
 MAX_INDENT = 32
+# A linear histogram spanning more values than this lists only its non-empty ones.
+LINEAR_ROWS = 40
 
 STATS = ("count", "p50", "p90", "p99", "max")
 
@@ -154,6 +156,25 @@ def log2_lines(slots: Sequence[int], unit: str) -> list[str]:
     return lines
 
 
+def linear_lines(slots: Sequence[int], unit: str) -> list[str]:
+    """Return bcc-style linear histogram lines: slot k holds the value k."""
+    used = [k for k, n in enumerate(slots) if n]
+    if not used:
+        return []
+    rows = range(used[0], used[-1] + 1)
+    if len(rows) > LINEAR_ROWS:
+        rows = used  # a long empty stretch says nothing
+    count_w = max(8, len(str(max(slots))))
+    bar_w = WIDTH - 2 - (10 + 3 + count_w + 2)
+    lines = [f"{unit or 'value':>10} : count     distribution"]
+    for k in rows:
+        bar = "*" * (bar_w * slots[k] // max(slots))
+        lines.append(f"{k:>10} : {slots[k]:<{count_w}} |{bar:<{bar_w}}|")
+    if len(rows) < used[-1] + 1 - used[0]:
+        lines.append(f"{'':>10}   (values with no samples are left out)")
+    return lines
+
+
 def _add_row(table: Table, *cells: str, **options: Any) -> None:
     """Add a row of plain cells: host names, keys and event fields are not markup."""
     table.add_row(*(Text(cell) for cell in cells), **options)
@@ -188,12 +209,15 @@ def _print_histogram(
 ) -> None:
     """Print the fleet histogram, the hosts side by side, and the keys if any."""
     fleet = entry["fleet"]
+    linear = entry.get("scale") == "linear"
     if not fleet["count"]:
         console.print("no samples on any host")
-    for line in log2_lines(fleet["slots"], entry.get("unit") or ""):
+    lines = linear_lines if linear else log2_lines
+    for line in lines(fleet["slots"], entry.get("unit") or ""):
         console.print(_plain(line), overflow="ignore", crop=False)
     console.print()
-    console.print(_plain("hosts side by side (percentiles are slot upper bounds):"))
+    what = "exact values" if linear else "slot upper bounds"
+    console.print(_plain(f"hosts side by side (percentiles are {what}):"))
     console.print(_host_stats_table(entry, results))
     if entry.get("keys"):
         console.print(_keys_table(entry))
@@ -314,13 +338,21 @@ def _top_hosts(hosts: Mapping[str, int], n: int = 3) -> str:
 
 
 def _print_recap(results: Mapping[str, Any], console: Console) -> None:
-    """Print one line per host, Ansible style, reasons wrapped under the outcome."""
+    """Print the hosts' outcomes, Ansible style, reasons wrapped under the outcome.
+
+    Hosts with the same outcome and reason share one entry, ClusterShell style
+    (``db1,db2,db3 : compile-error - prog.c:7:5: error: ...``).
+    """
     width = min(console.width, WIDTH)
     console.print(_plain("PLAY RECAP " + "*" * (width - 11)))
     hosts = results.get("hosts") or {}
-    pad = min(max((len(name) for name in hosts), default=0), MAX_INDENT - 3)
-    for name, host in hosts.items():
-        for line in _recap_lines(name, host, pad, width):
+    groups = fold_hosts(hosts)
+    # Names align on the widest short label; a long host list stands apart anyway.
+    labels = [len(",".join(names)) for names, _ in groups]
+    pad = max([n for n in labels if n <= MAX_INDENT - 3] or [min(labels or [0])])
+    pad = min(pad, MAX_INDENT - 3)
+    for names, host in groups:
+        for line in _recap_lines(names, host, pad, width):
             console.print(line, overflow="ignore", crop=False)
     run = results.get("run") or {}
     tally = ", ".join(f"{n} {o}" for o, n in (results.get("outcomes") or {}).items())
@@ -329,11 +361,43 @@ def _print_recap(results: Mapping[str, Any], console: Console) -> None:
     )
 
 
-def _recap_lines(name: str, host: Mapping, pad: int, width: int) -> list[Text]:
-    """Return a host's recap line(s), its outcome green when ok, else red."""
-    prefix = f"{name:<{pad}} : "
+def _reason(host: Mapping) -> str:
+    """A host's reason on one line, blanks collapsed."""
+    return " ".join(str(host.get("reason") or "").split())
+
+
+def fold_hosts(hosts: Mapping[str, Mapping]) -> list[tuple[list[str], Mapping]]:
+    """Group hosts whose outcome and reason are identical, in inventory order."""
+    groups: dict[tuple[str, str], tuple[list[str], Mapping]] = {}
+    for name, host in hosts.items():
+        key = (host["outcome"], _reason(host))
+        groups.setdefault(key, ([], host))[0].append(name)
+    return list(groups.values())
+
+
+def _name_lines(names: Sequence[str], width: int, tail: int) -> list[str]:
+    """Pack ``a,b,c`` into lines of ``width``; the last keeps ``tail`` columns free."""
+    lines, current = [], ""
+    for name in names:
+        joined = f"{current},{name}" if current else name
+        if current and len(joined) + 1 > width:
+            lines.append(current + ",")
+            joined = name
+        current = joined
+    if len(current) + tail > width and "," in current:
+        head, _, last = current.rpartition(",")
+        lines.append(head + ",")
+        current = last
+    return lines + [current]
+
+
+def _recap_lines(names: Sequence[str], host: Mapping, pad: int,
+                 width: int) -> list[Text]:
+    """Return a group's recap line(s), its outcome green when ok, else red."""
     outcome = host["outcome"]
-    reason = " ".join(str(host.get("reason") or "").split())
+    *head, label = _name_lines(names, width, len(outcome) + 3)
+    prefix = f"{label:<{pad}} : "
+    reason = _reason(host)
     plain = prefix + outcome + (f" - {reason}" if reason else "")
     indent = " " * min(len(prefix), MAX_INDENT)
     wrapped = textwrap.wrap(plain, width=width, subsequent_indent=indent) or [plain]
@@ -341,7 +405,9 @@ def _recap_lines(name: str, host: Mapping, pad: int, width: int) -> list[Text]:
     if wrapped[0].startswith(prefix + outcome):
         style = "bold green" if outcome == "ok" else "bold red"
         lines[0].stylize(style, len(prefix), len(prefix) + len(outcome))
-    return lines
+    # A name longer than the line is cut, as textwrap cuts it on the last line.
+    head = [piece for line in head for piece in textwrap.wrap(line, width)]
+    return [Text(line) for line in head] + lines
 
 
 def _print_stacks(entry: Mapping, results: Mapping, console: Console, _: int) -> None:

@@ -109,6 +109,11 @@ BAD_JOBS = [
      "output kind must be one of histogram, events, table", 10),
     (GOOD_YAML + "    time: ts\n", "`time` is only for events outputs", 12),
     (GOOD_YAML + "    top: 5\n", "`top` is only for table and stacks outputs", 12),
+    (GOOD_YAML + "    scale: log10\n", "scale must be one of log2, linear", 12),
+    (GOOD_YAML.replace("kind: histogram", "kind: table") + "    scale: linear\n",
+     "`scale` is only for histogram outputs", 12),
+    (GOOD_YAML.replace("kind: histogram", "kind: trace"),
+     "a trace output reads bpf_trace_printk lines and takes no map", 11),
     (GOOD_YAML + "    decode: {dev: 3}\n", "decode entries must be field: decoder", 12),
     (GOOD_YAML + "  - name: out\n    kind: table\n    map: t\n",
      "output 'out' is declared twice (first on line 9)", 12),
@@ -335,7 +340,8 @@ def test_outputs_are_rendered_with_params(catalog: Catalog) -> None:
     assert spec.render({}, "x").outputs == [{
         "name": "latency", "kind": "histogram", "map": "dist", "unit": "usecs",
         "decode": {"dev": "disk"}, "time": None, "columns": [], "top": None,
-            "stack_map": None, "fields": None, "interval": None, "ratios": None}]
+            "stack_map": None, "fields": None, "interval": None, "ratios": None,
+            "scale": "log2"}]
     assert spec.render({"milliseconds": True}, "x").outputs[0]["unit"] == "msecs"
     events = catalog.get("snoop").render({}, "x").outputs
     assert events[0]["columns"][2] == {"field": "lat_us", "unit": "usecs"}
@@ -368,7 +374,8 @@ def test_to_plan_is_plain_data(catalog: Catalog) -> None:
     job = catalog.get("lat").render({"disk": "sda"}, "x")
     plan = job.to_plan()
     assert set(plan) == {"id", "job", "params", "source", "attach", "resolve",
-                         "outputs", "summary", "btf"}
+                         "outputs", "summary", "btf", "source_name"}
+    assert plan["source_name"] == "program.bpf.c"  # a catalog job's file
     plan["attach"].clear()
     assert job.attach  # a deep copy: the plan can be changed freely
     assert isinstance(job, RenderedJob)
@@ -379,3 +386,13 @@ def test_render_text_accepts_cli_strings(catalog: Catalog) -> None:
     assert "(7ULL * 1000000ULL)" in text and "#define PER_DISK 1" in text
     with pytest.raises(InputError, match="must be an integer from 0 to 3600000"):
         catalog.render_text("lat", {"min_latency_ms": "soon"})
+
+
+def test_trace_output_needs_no_map_and_linear_scale_is_kept(tmp_path: Path) -> None:
+    text = GOOD_YAML.replace("    kind: histogram\n    map: dist\n",
+                             "    kind: trace\n") + (
+        "  - name: lin\n    kind: histogram\n    map: d2\n    scale: linear\n")
+    make_job(tmp_path, "t", text)
+    trace, lin = Catalog([tmp_path]).get("t").render({}, "t").outputs
+    assert (trace["kind"], trace["map"], trace["scale"]) == ("trace", None, None)
+    assert (lin["kind"], lin["scale"]) == ("histogram", "linear")

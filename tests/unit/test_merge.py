@@ -247,3 +247,31 @@ def test_iter_jsonl_names_the_bad_line(tmp_path):
         list(iter_jsonl(str(path)))
     with pytest.raises(ValueError, match=r"e\.jsonl:3: bad JSON"):
         list(iter_jsonl(str(path), batch=1))
+
+
+# -- linear histograms: slot k holds exactly the value k ------------------------
+
+
+@pytest.mark.parametrize(
+    "slots, expected",
+    [
+        ([], _stats(0, None, None, None, None)),
+        ([5], _stats(5, 0, 0, 0, 0)),
+        ([0, 0, 0, 0, 0, 7], _stats(7, 5, 5, 5, 5)),  # log2 would say 31
+        ([1, 2], _stats(3, 1, 1, 1, 1)),
+        ([50, 50], _stats(100, 0, 1, 1, 1)),
+        ([0] * 10 + [989, 10, 1], _stats(1000, 10, 10, 11, 12)),
+        ([0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+         _stats(11, 1, 1, 21, 21)),
+    ],
+)
+def test_hist_stats_linear(slots, expected):
+    assert hist_stats(slots, "linear") == expected
+
+
+def test_linear_percentile_and_range():
+    assert slot_range(7, "linear") == (7, 7)
+    assert percentile([0, 0, 0, 3, 1], 99, "linear") == 4
+    assert percentile([0, 0, 0, 3, 1], 99) == 15  # the same slots read as log2
+    with pytest.raises(ValueError, match="scale must be one of log2, linear"):
+        slot_range(1, "log10")

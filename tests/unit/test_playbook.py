@@ -97,7 +97,7 @@ BAD_PLAYBOOKS = [
     (GOOD.replace("job: lat", "jobb: lat"),
      "unknown key 'jobb' in a jobs item (did you mean 'job'?)", 4),
     (GOOD.replace("job: lat", "params: {}"),
-     "a jobs item is missing required key 'job'", 4),
+     "a jobs item needs job: NAME (a catalog job) or source: FILE / text: C", 4),
     (GOOD + "  - job: lat\n",
      "job id 'lat' is used twice (first on line 4); give one of them a distinct", 5),
     (GOOD + "    name: 'disk latency'\n", "job name 'disk latency' must be 1-64", 5),

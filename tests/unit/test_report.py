@@ -12,7 +12,7 @@ from rich.console import Console
 
 import fleet.report
 from fleet.report import dump_results, render_report, render_text
-from fleet.report.terminal import log2_lines
+from fleet.report.terminal import fold_hosts, linear_lines, log2_lines
 from fleet.results import build_results, load_results, write_run_folder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
@@ -143,9 +143,10 @@ def test_table_top_rows(report):
 def test_recap(report):
     lines = lines_of(report)
     start = lines.index("PLAY RECAP " + "*" * 69)
-    assert lines[start + 1 : start + 4] == ["db1 : ok", "db2 : ok", "db3 : ok"]
-    assert lines[start + 4].startswith("db4 : unreachable - ssh: connect to host")
-    assert lines[start + 5].startswith("      ")  # reason wraps under the outcome
+    # the three ok hosts share one line; the names pad to the longest label
+    assert lines[start + 1] == "db1,db2,db3 : ok"
+    assert lines[start + 2].startswith("db4         : unreachable - ssh: connect to")
+    assert lines[start + 3].startswith(" " * 14)  # reason wraps under the outcome
     assert lines[-1] == "4 hosts: 3 ok, 1 unreachable (exit 4)"
 
 
@@ -262,3 +263,88 @@ def test_public_surface():
     ]
     for name in fleet.report.__all__:
         assert callable(getattr(fleet.report, name))
+
+
+# -- recap: hosts with identical outcome and reason share one entry ----------------
+
+
+def recap_of(text: str) -> list[str]:
+    lines = lines_of(text)
+    return lines[lines.index("PLAY RECAP " + "*" * 69) + 1 : -1]
+
+
+def failed_raws(reasons: dict[str, str]) -> tuple[dict, list, list]:
+    """The fixture with each named host ended compile-error with its reason."""
+    meta, jobs, raws = load_fixture()
+    for raw in raws:
+        if raw["name"] in reasons:
+            raw.update(outcome="compile-error", reason=reasons[raw["name"]])
+    return meta, jobs, raws
+
+
+def test_recap_folds_identical_reasons(utc):
+    error = ("job strlen-count: strlen_count.c:7:5: error: use of undeclared "
+             "identifier 'x'")
+    text = render(build_results(*failed_raws(dict.fromkeys(("db1", "db2", "db3"),
+                                                            error))))
+    recap = recap_of(text)
+    assert recap[0] == ("db1,db2,db3 : compile-error - job strlen-count: "
+                        "strlen_count.c:7:5: error: use")
+    assert recap[1] == " " * 14 + "of undeclared identifier 'x'"
+    assert recap[2].startswith("db4         : unreachable - ssh: connect")
+    assert sum("compile-error" in line for line in recap) == 1
+    assert max(len(line) for line in lines_of(text)) <= 80
+
+
+def test_recap_keeps_one_line_per_host_when_reasons_differ(utc):
+    reasons = {"db1": "prog.c:7:5: error: a", "db2": "prog.c:9:1: error: b"}
+    recap = recap_of(render(build_results(*failed_raws(reasons))))
+    assert recap[:3] == ["db1 : compile-error - prog.c:7:5: error: a",
+                         "db2 : compile-error - prog.c:9:1: error: b",
+                         "db3 : ok"]
+
+
+def test_recap_folds_a_large_fleet_into_80_columns(utc):
+    meta, jobs, raws = load_fixture()
+    template = raws[0]
+    raws = [dict(template, name=f"web{i:03d}", outcome="compile-error",
+                 reason="prog.c:3:1: error: expected ';'") for i in range(60)]
+    raws.append(dict(template, name="db1", outcome="ok", reason=""))
+    recap = recap_of(render(build_results(meta, jobs, raws)))
+    assert all(len(line) <= 80 for line in recap)
+    text = " ".join("".join(recap[:-1]).split())
+    names, _, rest = text.partition(" : ")
+    assert names.split(",") == [f"web{i:03d}" for i in range(60)]
+    assert rest == "compile-error - prog.c:3:1: error: expected ';'"
+    assert recap[-1] == "db1 : ok"  # a short label is not padded to the long one
+
+
+def test_fold_hosts_groups_in_inventory_order():
+    hosts = {"a": {"outcome": "ok"}, "b": {"outcome": "timeout", "reason": "x  y"},
+             "c": {"outcome": "ok", "reason": ""}, "d": {"outcome": "timeout",
+                                                        "reason": "x y"}}
+    assert [names for names, _ in fold_hosts(hosts)] == [["a", "c"], ["b", "d"]]
+
+
+# -- linear histograms --------------------------------------------------------------
+
+
+def test_linear_lines_show_each_value():
+    assert linear_lines([0, 0, 4, 0, 2], "msecs") == [
+        "     msecs : count     distribution",
+        "         2 : 4        |" + "*" * 55 + "|",
+        "         3 : 0        |" + " " * 55 + "|",
+        "         4 : 2        |" + "*" * 27 + " " * 28 + "|",
+    ]
+    sparse = linear_lines([1] + [0] * 100 + [1], "")
+    assert [line.split(":")[0].strip() for line in sparse[1:3]] == ["0", "101"]
+    assert "left out" in sparse[-1]
+
+
+def test_linear_histogram_report_says_exact(utc):
+    meta, jobs, raws = load_fixture()
+    jobs[0]["outputs"][0]["scale"] = "linear"
+    text = render(build_results(meta, jobs, raws))
+    assert "hosts side by side (percentiles are exact values):" in text
+    assert "     usecs : count     distribution" in text
+    assert "-> " not in text.split("JOB [disk_latency]")[1].split("hosts side")[0]

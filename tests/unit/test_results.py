@@ -282,3 +282,40 @@ def test_write_run_folder_streams_events(tmp_path):
     assert peak < 3_000_000
     events = job(load_results(str(tmp_path / "run" / "results.json")), "j")["events"]
     assert [e["ts_ns"] for e in events] == list(range(3 * per_host))
+
+
+# -- custom job outputs: linear histograms and bpf_trace_printk lines ------------
+
+
+def test_linear_histogram_entry_has_scale_and_exact_percentiles():
+    meta, jobs, raws = load_fixture()
+    jobs[0]["outputs"][0]["scale"] = "linear"
+    entry = job(build_results(meta, jobs, raws), "disk_latency")
+    assert entry["scale"] == "linear"
+    slots = entry["fleet"]["slots"]
+    assert entry["fleet"]["max"] == len(slots) - 1  # slot k is the value k
+    assert all(s["max"] == len(s["slots"]) - 1 for s in entry["hosts"].values())
+    key = next(iter(entry["keys"].values()))
+    assert key["fleet"]["max"] == len(key["fleet"]["slots"]) - 1
+    log2 = job(build_results(*load_fixture()), "disk_latency")
+    assert log2["scale"] == "log2" and log2["fleet"]["max"] == 2 ** (len(slots) - 1) - 1
+
+
+def test_trace_output_is_an_events_entry_with_comm_pid_message(tmp_path):
+    meta, _, raws = load_fixture()
+    lines = tmp_path / "db1.trace.jsonl"
+    lines.write_text('{"ts_ns": 5, "comm": "sync", "pid": 7, "message": "hi"}\n')
+    jobs = [{"id": "mine", "job": "mine", "params": {}, "summary": "s",
+             "outputs": [{"name": "trace", "kind": "trace", "map": None,
+                          "columns": []}]}]
+    for raw in raws:
+        raw["outputs"] = {}
+    raws[0]["outputs"] = {"mine": {"trace": {"kind": "events", "file": str(lines),
+                                             "count": 1, "lost": 0}}}
+    [entry] = build_results(meta, jobs, raws)["jobs"]
+    assert entry["kind"] == "events"
+    assert entry["columns"] == [{"field": "comm"}, {"field": "pid"},
+                                {"field": "message"}]
+    assert entry["count"] == 1
+    assert list(entry["events"]) == [
+        {"host": "db1", "ts_ns": 5, "comm": "sync", "pid": 7, "message": "hi"}]

@@ -275,8 +275,17 @@ def _keys_table(entry: Mapping) -> Table:
 
 
 def _cell(value: Any) -> str:
-    """Return an event field as a table cell."""
-    return "-" if value is None else str(value)
+    """Return an event field as a table cell: one line, control characters escaped."""
+    if value is None:
+        return "-"
+    text = str(value)
+    if any(ch < " " or ch == "\x7f" for ch in text):
+        text = text.encode("unicode_escape").decode("ascii")
+    return text
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _print_events(
@@ -284,15 +293,25 @@ def _print_events(
 ) -> None:
     """Print the first events of the merged timeline and the totals."""
     columns = entry.get("columns") or []
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("TIME", no_wrap=True)
-    table.add_column("HOST", overflow="fold")
+    events = list(islice(iter_events(entry), max(limit, 0)))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  collapse_padding=True, padding=(0, 1, 0, 0))
+    table.add_column("TIME", no_wrap=True, min_width=12)
+    hosts = max((len(e["host"]) for e in events), default=4)
+    table.add_column("HOST", no_wrap=True, overflow="ellipsis", min_width=min(hosts, 10))
     for column in columns:
         header = column["field"].upper()
         if column.get("unit"):
             header += f"\n{column['unit']}"
-        table.add_column(Text(header), overflow="fold")
-    for event in islice(iter_events(entry), max(limit, 0)):
+        values = [e.get(column["field"]) for e in events]
+        if values and all(_is_number(v) or v is None for v in values):
+            # numbers are never cut; text columns give way, with an ellipsis
+            width = max(len(_cell(v)) for v in values)
+            table.add_column(Text(header), no_wrap=True, justify="right",
+                             min_width=max(width, 1))
+        else:
+            table.add_column(Text(header), no_wrap=True, overflow="ellipsis")
+    for event in events:
         cells = [_cell(event.get(c["field"])) for c in columns]
         _add_row(table, _clock(event["ts_ns"]), event["host"], *cells)
     if table.row_count:

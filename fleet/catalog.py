@@ -198,6 +198,14 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
                          for c in result["columns"]]
     if result["kind"] == "histogram":
         result["scale"] = result["scale"] or "log2"
+    if isinstance(result.get("top"), str):  # e.g. top: "{{ top }}" from a param
+        try:
+            result["top"] = int(result["top"])
+        except ValueError:
+            result["top"] = None
+        _want(result["top"], result["top"] is not None and result["top"] >= 1,
+              f"top of output {output['name']!r} must render to an integer >= 1",
+              path, line_of(output, "top"))
     return result
 
 
@@ -331,8 +339,8 @@ def _parse_output(raw: Any, path: str) -> dict:
     _want(scale, scale in HIST_SCALES, f"scale must be one of {', '.join(HIST_SCALES)}",
           path, line_of(raw, "scale"))
     top = raw.get("top")
-    _want(top, top is None or (type(top) is int and top >= 1),
-          "top must be an integer >= 1", path, line_of(raw, "top"))
+    _want(top, top is None or isinstance(top, str) or (type(top) is int and top >= 1),
+          "top must be an integer >= 1 or a jinja expression", path, line_of(raw, "top"))
     return raw
 
 

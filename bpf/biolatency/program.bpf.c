@@ -2,6 +2,7 @@
  * biolatency: block I/O latency, issue (or insert) -> complete, as a log2
  * histogram. Tracepoint fields only: no kernel struct is read, so the host's
  * headers need not match its kernel. Requests are matched by (dev, sector).
+ * Keyed by disk (per_disk) and/or by the request's flag set (flags: rwbs).
  */
 
 struct rq_key {
@@ -9,12 +10,20 @@ struct rq_key {
     u64 sector;
 };
 
+{% if per_disk or flags %}
+/* The label is "FLAGS,DISK", "FLAGS" or "DISK": the agent joins the fields
+ * other than slot, and puts the decoded disk name last. */
+struct hist_key {
+{% if flags %}
+    char flags[16];             /* rwbs as the completion reports it */
+{% endif %}
 {% if per_disk %}
-struct disk_slot {
     u64 dev;
+{% endif %}
     u64 slot;
 };
-BPF_HISTOGRAM(dist, struct disk_slot);
+/* Room for many disks and flag sets: the default (64 keys) drops samples. */
+BPF_HISTOGRAM(dist, struct hist_key, 4096);
 {% else %}
 BPF_HISTOGRAM(dist);
 {% endif %}
@@ -64,8 +73,15 @@ TRACEPOINT_PROBE(block, block_rq_complete)
     u64 delta = bpf_ktime_get_ns() - *tsp;
     start.delete(&key);
     delta /= {{ 1000000 if milliseconds else 1000 }};
+{% if per_disk or flags %}
+    struct hist_key hkey = {};
+{% if flags %}
+    bpf_probe_read_kernel(&hkey.flags, sizeof(args->rwbs), args->rwbs);
+{% endif %}
 {% if per_disk %}
-    struct disk_slot hkey = {.dev = args->dev, .slot = bpf_log2l(delta)};
+    hkey.dev = args->dev;
+{% endif %}
+    hkey.slot = bpf_log2l(delta);
     dist.increment(hkey);
 {% else %}
     dist.increment(bpf_log2l(delta));

@@ -1,7 +1,9 @@
 /*
  * biosnoop: one event per completed block I/O. The submitting process is
  * taken where the request is accounted (block_io_start, in the submitter's
- * context) or inserted, else at issue. Tracepoint fields only.
+ * context) or inserted, else at issue. The queued time runs from that
+ * submit point to issue; it is 0 when only the issue was seen. Tracepoint
+ * fields only.
  */
 
 struct rq_key {
@@ -10,6 +12,8 @@ struct rq_key {
 };
 
 struct who {
+    u64 ts;                     /* submit time; 0 once issued, or if unknown */
+    u64 queue_ns;               /* submit -> issue */
     u32 pid;
     char comm[16];
 };
@@ -19,6 +23,7 @@ struct event {
     u64 dev;
     u64 sector;
     u64 lat_us;
+    u64 queue_us;
     u32 pid;
     u32 bytes;
     char comm[16];
@@ -42,10 +47,10 @@ static __always_inline int wanted_disk(u32 dev)
 {% endif %}
 }
 
-static __always_inline void note_submitter(u32 dev, u64 sector)
+static __always_inline void note_submitter(u32 dev, u64 sector, u64 ts)
 {
     struct rq_key key = {.dev = dev, .sector = sector};
-    struct who w = {.pid = bpf_get_current_pid_tgid() >> 32};
+    struct who w = {.ts = ts, .pid = bpf_get_current_pid_tgid() >> 32};
     bpf_get_current_comm(&w.comm, sizeof(w.comm));
     submitter.update(&key, &w);
 }
@@ -54,7 +59,7 @@ static __always_inline void note_submitter(u32 dev, u64 sector)
 TRACEPOINT_PROBE(block, block_io_start)
 {
     if (wanted_disk(args->dev))
-        note_submitter(args->dev, args->sector);
+        note_submitter(args->dev, args->sector, bpf_ktime_get_ns());
     return 0;
 }
 #endif
@@ -63,7 +68,7 @@ TRACEPOINT_PROBE(block, block_io_start)
 TRACEPOINT_PROBE(block, block_rq_insert)
 {
     if (wanted_disk(args->dev))
-        note_submitter(args->dev, args->sector);
+        note_submitter(args->dev, args->sector, bpf_ktime_get_ns());
     return 0;
 }
 #endif
@@ -75,8 +80,15 @@ TRACEPOINT_PROBE(block, block_rq_issue)
     struct rq_key key = {.dev = args->dev, .sector = args->sector};
     u64 ts = bpf_ktime_get_ns();
     start.update(&key, &ts);
-    if (!submitter.lookup(&key))
-        note_submitter(args->dev, args->sector);
+    struct who *w = submitter.lookup(&key);
+    if (!w) {
+        note_submitter(args->dev, args->sector, 0);
+    } else if (w->ts) {
+        /* Consume the submit time, so that a stale entry (a request merged
+         * away) can never lend it to a later request at the same sector. */
+        w->queue_ns = ts > w->ts ? ts - w->ts : 0;
+        w->ts = 0;
+    }
     return 0;
 }
 
@@ -93,6 +105,7 @@ TRACEPOINT_PROBE(block, block_rq_complete)
     struct who *w = submitter.lookup(&key);
     if (w) {
         ev.pid = w->pid;
+        ev.queue_us = w->queue_ns / 1000;
         __builtin_memcpy(&ev.comm, w->comm, sizeof(ev.comm));
         submitter.delete(&key);
     }

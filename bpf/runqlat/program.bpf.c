@@ -1,0 +1,75 @@
+/*
+ * runqlat: how long runnable threads wait for a CPU. A thread enters the run
+ * queue when it is woken (sched_wakeup, sched_wakeup_new) or when it is
+ * switched out while still runnable (preempted: sched_switch with a running
+ * prev_state); it leaves at sched_switch when it is the next thread. Only
+ * tracepoint fields are read: pids and prev_state.
+ */
+
+/* prev_state bits below TASK_REPORT_MAX are the sleep states (S, D, T, t, X,
+ * Z, P, I); none set means the thread was still runnable ("R" or "R+"). */
+#define SLEEP_STATES 0xffUL
+
+{% if per_pid %}
+struct pid_slot {
+    u64 pid;
+    u64 slot;
+};
+/* Room for every (pid, slot) pair seen: the default (64 keys) drops samples. */
+BPF_HISTOGRAM(dist, struct pid_slot, 16384);
+{% else %}
+BPF_HISTOGRAM(dist);
+{% endif %}
+BPF_HASH(enqueued, u32, u64, 10240);
+
+static __always_inline int wanted(u32 pid)
+{
+    if (pid == 0)               /* the per-CPU idle threads */
+        return 0;
+{% if pid is not none %}
+    return pid == {{ pid }};
+{% else %}
+    return 1;
+{% endif %}
+}
+
+static __always_inline void enqueue(u32 pid)
+{
+    if (!wanted(pid))
+        return;
+    u64 ts = bpf_ktime_get_ns();
+    enqueued.update(&pid, &ts);
+}
+
+TRACEPOINT_PROBE(sched, sched_wakeup)
+{
+    enqueue(args->pid);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_wakeup_new)
+{
+    enqueue(args->pid);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sched, sched_switch)
+{
+    if (!(args->prev_state & SLEEP_STATES))
+        enqueue(args->prev_pid);
+
+    u32 next = args->next_pid;
+    u64 *tsp = enqueued.lookup(&next);
+    if (!tsp)
+        return 0;
+    u64 delta = bpf_ktime_get_ns() - *tsp;
+    enqueued.delete(&next);
+    delta /= {{ 1000000 if milliseconds else 1000 }};
+{% if per_pid %}
+    struct pid_slot key = {.pid = next, .slot = bpf_log2l(delta)};
+    dist.increment(key);
+{% else %}
+    dist.increment(bpf_log2l(delta));
+{% endif %}
+    return 0;
+}

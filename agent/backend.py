@@ -175,6 +175,7 @@ class BccJob:
         if self.outputs("trace"):
             JOB_SEQ.append(self.id)
             self.trace = tracebuf.TraceBuffer("fl%x_%d" % (os.getpid(), len(JOB_SEQ)))
+            self.trace.expand()
             head = tracebuf.prelude(self.trace.tag)
         name = (self.plan.get("source_name") or "program.bpf.c").replace('"', "")
         return '%s#line 1 "%s"\n%s' % (head, name, _relined(self.plan["source"], name))

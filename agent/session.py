@@ -229,6 +229,7 @@ class Session:
         self.offset_ns = wall - mono
         self.window = {"start_ns": wall, "start_mono": mono}
         self.pending = []
+        self.lost = {}  # perf buffers overflowing before the window do not count
         self.out.send("started", window={"start_ns": wall})
 
     def _collect_until(self, end_mono):
@@ -290,9 +291,10 @@ class Session:
                 self.out.send("table", job=job.id, output=out["name"], rows=job.read_stacks(out))
             for out in job.outputs("trace"):
                 lines = job.trace_lines()
-                for i in range(0, len(lines), BATCH_MAX):
+                lost = self._trace_lost(job)
+                for i in range(0, max(len(lines), 1), BATCH_MAX):
                     self.out.send("events", job=job.id, output=out["name"],
-                                  events=lines[i:i + BATCH_MAX], lost=0)
+                                  events=lines[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
         self._series_due(end_mono, final=True)
         self._poll(0)
         # The last poll may deliver events stamped after the window's end.
@@ -301,6 +303,19 @@ class Session:
         window = {"start_ns": self.window["start_ns"], "end_ns": self.window["end_ns"]}
         self.out.send("done", window=window, peak_rss_kb=peak_rss_kb(),
                       compile_s=round(self.compile_s, 3))
+
+    @staticmethod
+    def _trace_lost(job):
+        """Trace lines lost to overwrites: all of them if our start mark is gone.
+
+        The kernel's overrun count covers every program's lines, so it bounds
+        this job's loss from above; it is reported as such.
+        """
+        trace = job.trace
+        if not trace.saw_start:
+            log("trace buffer overwrote this window's start mark: lines lost")
+            return max(trace.overruns, 1)
+        return trace.overruns
 
     def _poll(self, timeout_ms):
         """Poll every job's perf buffers once."""

@@ -32,6 +32,41 @@ class TraceBuffer:
     def __init__(self, tag):
         self.tag = tag
         self.start_wall = None
+        self.overruns = 0
+
+    def expand(self):
+        """Give the trace buffer its full size if the kernel still has it minimal.
+
+        Until tracing is first used the kernel keeps a tiny buffer (``7
+        (expanded: 1408)``): a busy printk program would overwrite its own
+        lines, window markers included, before the agent reads them.
+        """
+        path = os.path.join(facts.tracefs_dir(), "buffer_size_kb")
+        try:
+            with open(path) as f:
+                match = re.search(r"expanded:\s*(\d+)", f.read())
+            if match:
+                with open(path, "w") as f:
+                    f.write(match.group(1))
+        except OSError:
+            pass
+
+    def _overrun_total(self):
+        """Lines the kernel overwrote so far, summed over CPUs (all programs)."""
+        total = 0
+        base = os.path.join(facts.tracefs_dir(), "per_cpu")
+        try:
+            cpus = os.listdir(base)
+        except OSError:
+            return 0
+        for cpu in cpus:
+            try:
+                with open(os.path.join(base, cpu, "stats")) as f:
+                    match = re.search(r"^overrun:\s*(\d+)", f.read(), re.M)
+                total += int(match.group(1)) if match else 0
+            except OSError:
+                continue
+        return total
 
     def _mark(self, what):
         base = facts.tracefs_dir()
@@ -41,16 +76,19 @@ class TraceBuffer:
     def open(self):
         """Window opens: mark it, remembering the wall clock of the mark."""
         self.start_wall = time.time_ns()
+        self._overrun_start = self._overrun_total()
         self._mark("start")
 
     def close(self):
-        """Window closes: mark it."""
+        """Window closes: mark it; count lines the kernel overwrote meanwhile."""
         self._mark("end")
+        self.overruns = max(self._overrun_total() - self._overrun_start, 0)
 
     def lines(self):
         """This job's lines between the marks: {ts_ns, comm, pid, message}."""
         base = facts.tracefs_dir()
         start_ts, found = None, []
+        self.saw_start = False
         with open(os.path.join(base, "trace"), errors="replace") as f:
             for raw in f:
                 match = LINE.match(raw.rstrip("\n"))
@@ -58,7 +96,7 @@ class TraceBuffer:
                     continue
                 msg, ts = match.group("msg"), float(match.group("ts"))
                 if msg == "fleet-%s-start" % self.tag:
-                    start_ts, found = ts, []
+                    start_ts, found, self.saw_start = ts, [], True
                 elif msg == "fleet-%s-end" % self.tag:
                     break
                 elif start_ts is not None and msg.startswith(self.tag + " "):

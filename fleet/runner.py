@@ -68,11 +68,13 @@ class HostRun:
         self.in_window = False
         self.log_path = run_dir / "hosts" / f"{self.name}.log"
         self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115
+        self._log_start = time.monotonic()
         self._event_files: dict = {}
 
     def log(self, text: str) -> None:
-        """Append a line to this host's raw log."""
-        self._log.write(text.rstrip("\n") + "\n")
+        """Append a line to this host's raw log, stamped with seconds since its start."""
+        stamp = time.monotonic() - self._log_start
+        self._log.write(f"+{stamp:8.3f} {text.rstrip()}\n")
         self._log.flush()
 
     def fail(self, outcome: str, reason: str) -> None:

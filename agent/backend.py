@@ -11,7 +11,6 @@ import tempfile
 from agent import btf, facts, probes, tracebuf
 from agent.decode import disk_dev, plain, struct_dict
 
-
 # perf_event targets -> (perf type, config): PERF_TYPE_SOFTWARE = 1, HARDWARE = 0
 PERF_EVENTS = {
     "software:cpu-clock": (1, 0),
@@ -71,7 +70,11 @@ def point_unavailable(point):
             found = probes.library_path(library)
         except Exception:
             found = None
-        return None if found and os.path.exists(found) else "library %s not found" % library
+        return (
+            None
+            if found and os.path.exists(found)
+            else "library %s not found" % library
+        )
     if kind == "usdt" and not point.get("pid"):
         binary = point.get("binary") or target.split(":", 1)[0]
         return None if os.path.exists(binary) else "binary %s not found" % binary
@@ -82,7 +85,9 @@ def _raw_tp_exists(base, name):
     """True when some tracefs event category has an event of this name."""
     events = os.path.join(base, "events")
     try:
-        return any(os.path.isdir(os.path.join(events, c, name)) for c in os.listdir(events))
+        return any(
+            os.path.isdir(os.path.join(events, c, name)) for c in os.listdir(events)
+        )
     except OSError:
         return False
 
@@ -112,16 +117,21 @@ def choose_points(attach):
                 used = point
                 break
             skipped.append({"point": point_label(point), "reason": why})
-        report.append({
-            "probe": slot["probe"],
-            "used": point_label(used) if used else None,
-            "skipped": skipped,
-        })
+        report.append(
+            {
+                "probe": slot["probe"],
+                "used": point_label(used) if used else None,
+                "skipped": skipped,
+            }
+        )
         if used is not None:
             chosen.append((slot, used))
         elif not slot.get("optional"):
             reasons = "; ".join("%s: %s" % (s["point"], s["reason"]) for s in skipped)
-            raise JobError("attach-error", "probe '%s' cannot attach (%s)" % (slot["probe"], reasons))
+            raise JobError(
+                "attach-error",
+                "probe '%s' cannot attach (%s)" % (slot["probe"], reasons),
+            )
     return chosen, report
 
 
@@ -132,7 +142,10 @@ def resolve_cflags(resolve):
         if spec.get("type") == "disk":
             dev = disk_dev(spec["value"])
             # A disk this host lacks matches nothing: the job runs, traces nothing.
-            flags.append("-DFLEET_DEV_%s=%dU" % (param.upper(), dev if dev is not None else 0xFFFFFFFF))
+            flags.append(
+                "-DFLEET_DEV_%s=%dU"
+                % (param.upper(), dev if dev is not None else 0xFFFFFFFF)
+            )
     return flags
 
 
@@ -162,7 +175,7 @@ class BccJob:
         except Exception as err:  # bcc raises plain Exception
             raise JobError("attach-error", "usdt: %s" % err) from None
         self.bpf = self._compile(cflags, contexts)
-        for slot, point in chosen:
+        for _slot, point in chosen:
             if point.get("fn") and point["kind"] != "usdt":
                 self._attach(point)
 
@@ -181,18 +194,21 @@ class BccJob:
         return '%s#line 1 "%s"\n%s' % (head, name, _relined(self.plan["source"], name))
 
     def _btf_cflags(self):
-        """Member offsets from this host's BTF; without BTF the job runs without them."""
+        """Member offsets from this host's BTF ; without BTF, none."""
         paths = self.plan.get("btf") or []
         if not paths:
             return []
         try:
             found = btf.offsets(paths, self.cache_dir)
         except btf.BTFError as err:
-            self.notes.append("no BTF offsets (%s): fields that need a struct walk "
-                              "are left empty" % err)
+            self.notes.append(
+                "no BTF offsets (%s): fields that need a struct walk "
+                "are left empty" % err
+            )
             return []
         return ["-D%s=%d" % (btf.macro(p), off) for p, off in sorted(found.items())] + [
-            "-DFLEET_BTF=1"]
+            "-DFLEET_BTF=1"
+        ]
 
     def _compile(self, cflags, usdt_contexts=()):
         """Compile and load with BCC, capturing clang's diagnostics from stderr."""
@@ -200,11 +216,16 @@ class BccJob:
 
         with _CapturedStderr() as captured:
             try:
-                return BPF(text=self._source(), cflags=cflags,
-                           usdt_contexts=list(usdt_contexts))
+                return BPF(
+                    text=self._source(),
+                    cflags=cflags,
+                    usdt_contexts=list(usdt_contexts),
+                )
             except Exception as err:  # bcc raises plain Exception
                 error = err
-        raise JobError(_load_outcome(str(error)), _load_reason(str(error), captured.text))
+        raise JobError(
+            _load_outcome(str(error)), _load_reason(str(error), captured.text)
+        )
 
     def _attach(self, point):
         """Attach a point that names its C function explicitly."""
@@ -222,14 +243,22 @@ class BccJob:
                 probes.attach_uprobe(self.bpf, point, self.notes)
             elif kind == "perf_event":
                 ev_type, ev_config = PERF_EVENTS[target]
-                self.bpf.attach_perf_event(ev_type=ev_type, ev_config=ev_config,
-                                           fn_name=fn, sample_freq=int(point["freq"]))
+                self.bpf.attach_perf_event(
+                    ev_type=ev_type,
+                    ev_config=ev_config,
+                    fn_name=fn,
+                    sample_freq=int(point["freq"]),
+                )
             else:
-                raise JobError("attach-error", "attach kind %s is not supported yet" % kind)
+                raise JobError(
+                    "attach-error", "attach kind %s is not supported yet" % kind
+                )
         except JobError:
             raise
         except Exception as err:
-            raise JobError("attach-error", "%s: %s" % (point_label(point), err)) from None
+            raise JobError(
+                "attach-error", "%s: %s" % (point_label(point), err)
+            ) from None
 
     def outputs(self, kind):
         """The plan's outputs of one kind."""
@@ -250,13 +279,16 @@ class BccJob:
 
             if isinstance(table, RingBuf):  # BPF_RINGBUF_OUTPUT
                 self._ring = True
-                table.open_ring_buffer(lambda ctx, data, size, h=handle: h(0, data, size))
+                table.open_ring_buffer(
+                    lambda ctx, data, size, h=handle: h(0, data, size)
+                )
             else:
                 self._perf = True
                 # Wake the reader every 32 events, not every one (each wakeup
                 # costs ~10 us); poll() drains the rest with a consume.
-                table.open_perf_buffer(handle, page_cnt=64, lost_cb=lost,
-                                       wakeup_events=32)
+                table.open_perf_buffer(
+                    handle, page_cnt=64, lost_cb=lost, wakeup_events=32
+                )
 
     @property
     def streams(self):
@@ -278,7 +310,7 @@ class BccJob:
             self.trace.open()
 
     def trace_lines(self):
-        """The window closed: this job's bpf_trace_printk lines, with wall-clock ts_ns."""
+        """Window closed: this job's bpf_trace_printk lines, wall-clock ts_ns."""
         if not self.trace:
             return []
         self.trace.close()
@@ -321,7 +353,9 @@ class BccJob:
                 label = self.decoders.apply(label, out.get("decode"))
                 label = ",".join(str(v) for v in label.values())
             rows.append({"key": label, "value": plain(value)})
-        rows.sort(key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True)
+        rows.sort(
+            key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True
+        )
         return rows[:limit]
 
     def read_series(self, out):
@@ -331,12 +365,16 @@ class BccJob:
         for key, value in table.items():
             index = plain(key)
             if isinstance(index, int) and index < len(out["fields"]):
-                values[out["fields"][index]] = values.get(out["fields"][index], 0) + plain(value)
+                values[out["fields"][index]] = values.get(
+                    out["fields"][index], 0
+                ) + plain(value)
         table.clear()
         row = {name: values.get(name, 0) for name in out["fields"]}
         for name, (num, den) in (out.get("ratios") or {}).items():
             # a percentage of two counters, e.g. hit_pct = 100 * hits / accesses
-            row[name] = round(100.0 * max(row[num], 0) / row[den], 1) if row[den] else None
+            row[name] = (
+                round(100.0 * max(row[num], 0) / row[den], 1) if row[den] else None
+            )
         return row
 
     def warm_symbols(self, out):
@@ -366,9 +404,15 @@ class BccJob:
         for key, value in items:
             record = struct_dict(key)
             frames = [record.get("comm") or "?"]
-            frames += self._frames(stacks, record.get("user_stack_id", -1),
-                                   record.get("pid", 0), kernel=False)
-            frames += self._frames(stacks, record.get("kernel_stack_id", -1), 0, kernel=True)
+            frames += self._frames(
+                stacks,
+                record.get("user_stack_id", -1),
+                record.get("pid", 0),
+                kernel=False,
+            )
+            frames += self._frames(
+                stacks, record.get("kernel_stack_id", -1), 0, kernel=True
+            )
             line = ";".join(frames)
             folded[line] = folded.get(line, 0) + value.value
         rows = [{"key": k, "value": v} for k, v in folded.items()]

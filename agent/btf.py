@@ -17,10 +17,25 @@ BTF_MAGIC = 0xEB9F
 # kind -> size of the data that follows the 12-byte type header (per vlen item
 # where the second value is True)
 _EXTRA = {
-    1: (4, False), 2: (0, False), 3: (12, False), 4: (12, True), 5: (12, True),
-    6: (8, True), 7: (0, False), 8: (0, False), 9: (0, False), 10: (0, False),
-    11: (0, False), 12: (0, False), 13: (8, True), 14: (4, False), 15: (12, True),
-    16: (0, False), 17: (4, False), 18: (0, False), 19: (12, True),
+    1: (4, False),
+    2: (0, False),
+    3: (12, False),
+    4: (12, True),
+    5: (12, True),
+    6: (8, True),
+    7: (0, False),
+    8: (0, False),
+    9: (0, False),
+    10: (0, False),
+    11: (0, False),
+    12: (0, False),
+    13: (8, True),
+    14: (4, False),
+    15: (12, True),
+    16: (0, False),
+    17: (4, False),
+    18: (0, False),
+    19: (12, True),
 }
 STRUCT, UNION, TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG = 4, 5, 8, 9, 10, 11, 18
 _QUALIFIERS = (TYPEDEF, VOLATILE, CONST, RESTRICT, TYPE_TAG)
@@ -46,7 +61,7 @@ class BTF:
 
     def _name(self, offset):
         end = self._data.index(b"\0", self._strings + offset)
-        return self._data[self._strings + offset:end].decode()
+        return self._data[self._strings + offset : end].decode()
 
     def _scan(self, pos, end):
         data = self._data
@@ -69,7 +84,9 @@ class BTF:
         """Yield (name, type id, bit offset) of a struct or union's members."""
         pos, _kind, vlen, kflag, _size, _name = self._types[type_id]
         for i in range(vlen):
-            name_off, mtype, offset = struct.unpack_from("<III", self._data, pos + 12 + 12 * i)
+            name_off, mtype, offset = struct.unpack_from(
+                "<III", self._data, pos + 12 + 12 * i
+            )
             bits = offset & 0xFFFFFF if kflag else offset
             yield (self._name(name_off) if name_off else ""), mtype, bits
 
@@ -103,7 +120,7 @@ class BTF:
 
 
 def macro(path):
-    """The C macro a member path becomes: task_struct.real_parent -> FLEET_OFF_task_struct__real_parent."""
+    """The C macro of a member path: a.b -> FLEET_OFF_a__b (bytes)."""
     return "FLEET_OFF_" + path.replace(".", "__")
 
 
@@ -121,7 +138,9 @@ def offsets(paths, cache_dir=None, vmlinux=VMLINUX):
         raise BTFError("no kernel BTF at %s" % vmlinux) from None
     cache = None
     if cache_dir:
-        cache = os.path.join(cache_dir, "btf-%s-%d.json" % (os.uname().release, st.st_size))
+        cache = os.path.join(
+            cache_dir, "btf-%s-%d.json" % (os.uname().release, st.st_size)
+        )
         known = _read_cache(cache)
         if all(p in known for p in paths):
             return {p: known[p] for p in paths}

@@ -101,5 +101,5 @@ def plain(value):
 
 
 def struct_dict(obj):
-    """Return a dict of a ctypes Structure's (or Union's) fields, decoded with plain()."""
+    """Return a dict of a ctypes Structure's (or Union's) fields, via plain()."""
     return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_}

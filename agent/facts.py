@@ -39,7 +39,9 @@ def _mount(fstype, target):
     try:
         done = subprocess.run(
             ["mount", "-t", fstype, "none", target],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return False

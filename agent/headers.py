@@ -27,8 +27,11 @@ def find_headers(cache_dir, release=None, src_root=SRC_ROOT):
         return {"path": build, "how": "modules build dir", "matches_kernel": True}
     arch_tree = _pick_arch_tree(src_root, release)
     if arch_tree is None:
-        return {"path": None, "how": "no linux-headers found in %s" % src_root,
-                "matches_kernel": False}
+        return {
+            "path": None,
+            "how": "no linux-headers found in %s" % src_root,
+            "matches_kernel": False,
+        }
     common = _common_tree_of(arch_tree)
     layers = [common, arch_tree] if common else [arch_tree]
     merged = _merged_tree(cache_dir, layers)
@@ -38,7 +41,7 @@ def find_headers(cache_dir, release=None, src_root=SRC_ROOT):
         "path": merged,
         "how": "merged %s" % " + ".join(os.path.basename(p) for p in layers),
         "matches_kernel": name == "linux-headers-" + release,
-        "release": name[len("linux-headers-"):],
+        "release": name[len("linux-headers-") :],
     }
 
 
@@ -54,7 +57,8 @@ def _pick_arch_tree(src_root, release):
     except OSError:
         return None
     candidates = [
-        n for n in names
+        n
+        for n in names
         if n.startswith("linux-headers-")
         and os.path.isfile(os.path.join(src_root, n, ".config"))
         and os.path.isdir(os.path.join(src_root, n, "include", "generated"))

@@ -25,10 +25,12 @@ def dynsym_type(path, symbol):
         data = f.read()
     if data[:4] != b"\x7fELF" or data[4] != 2:
         return None
-    shoff, = struct.unpack_from("<Q", data, 0x28)
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
-                for i in range(shnum)]
+    sections = [
+        struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
+        for i in range(shnum)
+    ]
     for sec in sections:
         if sec[1] != 11:  # SHT_DYNSYM
             continue
@@ -36,7 +38,7 @@ def dynsym_type(path, symbol):
         for off in range(sec[4], sec[4] + sec[5], 24):
             name_off, info = struct.unpack_from("<IB", data, off)
             start = strtab[4] + name_off
-            if data[start:data.index(b"\0", start)] == symbol.encode():
+            if data[start : data.index(b"\0", start)] == symbol.encode():
                 return info & 0xF
     return None
 
@@ -54,14 +56,17 @@ def ifunc_offset(path, symbol):
     with open("/proc/self/maps") as maps:
         for line in maps:
             fields = line.split()
-            if len(fields) >= 6 and os.path.realpath(fields[5]) == real \
-                    and int(fields[2], 16) == 0:
+            if (
+                len(fields) >= 6
+                and os.path.realpath(fields[5]) == real
+                and int(fields[2], 16) == 0
+            ):
                 return address - int(fields[0].split("-")[0], 16)
     raise OSError("cannot find %s in this process's mappings" % path)
 
 
 def attach_uprobe(bpf, point, notes):
-    """Attach a uprobe/uretprobe point, resolving an IFUNC symbol to its implementation."""
+    """Attach a uprobe/uretprobe point; an IFUNC symbol goes to its implementation."""
     path = library_path(point.get("library") or point["target"].split(":", 1)[0])
     if not path:
         raise OSError("library %s not found" % point.get("library"))
@@ -71,8 +76,10 @@ def attach_uprobe(bpf, point, notes):
         kwargs["addr"] = int(addr)
     elif dynsym_type(path, symbol) == STT_GNU_IFUNC:
         kwargs["addr"] = ifunc_offset(path, symbol)
-        notes.append("%s is an IFUNC in %s: attached to the implementation it resolves "
-                     "to on this CPU (offset 0x%x)" % (symbol, path, kwargs["addr"]))
+        notes.append(
+            "%s is an IFUNC in %s: attached to the implementation it resolves "
+            "to on this CPU (offset 0x%x)" % (symbol, path, kwargs["addr"])
+        )
     else:
         kwargs["sym"] = symbol
     if point["kind"] == "uretprobe":
@@ -91,7 +98,9 @@ def usdt_contexts(points):
             usdt = USDT(pid=int(point["pid"]))
         else:
             usdt = USDT(path=point.get("binary") or point["target"].split(":", 1)[0])
-        usdt.enable_probe(probe=point.get("probe") or point["target"].rsplit(":", 1)[1],
-                          fn_name=point["fn"])
+        usdt.enable_probe(
+            probe=point.get("probe") or point["target"].rsplit(":", 1)[1],
+            fn_name=point["fn"],
+        )
         contexts.append(usdt)
     return contexts

@@ -12,6 +12,7 @@ import threading
 import time
 
 import wire
+
 from agent import facts
 from agent.decode import Decoders
 from agent.headers import find_headers
@@ -21,8 +22,14 @@ GRACE_S = 15.0
 POLL_MS = 50
 BATCH_MAX = 2000
 REEXEC_FLAG = "FLEET_AGENT_REEXEC"
-PYTHON_CANDIDATES = ("/usr/bin/python3", "/usr/local/bin/python3", "/usr/bin/python3.11",
-                     "/usr/bin/python3.12", "/usr/bin/python3.13", "/usr/libexec/platform-python")
+PYTHON_CANDIDATES = (
+    "/usr/bin/python3",
+    "/usr/local/bin/python3",
+    "/usr/bin/python3.11",
+    "/usr/bin/python3.12",
+    "/usr/bin/python3.13",
+    "/usr/libexec/platform-python",
+)
 
 
 class Outbox:
@@ -43,7 +50,7 @@ class Outbox:
         with self._lock:
             try:
                 while data:
-                    data = data[os.write(self._fd, data):]
+                    data = data[os.write(self._fd, data) :]
             except OSError:
                 pass
 
@@ -79,6 +86,7 @@ def import_bcc():
     """Import bcc, re-executing under another Python that has it if needed."""
     try:
         import bcc
+
         return bcc
     except ImportError:
         pass
@@ -130,20 +138,32 @@ class Session:
         note = facts.ensure_tracefs()
         headers = find_headers(self.cache_dir)
         version = getattr(bcc, "__version__", None) if bcc else None
-        self.out.send("hello", agent=wire.VERSION, facts=facts.gather(version, headers, note))
+        self.out.send(
+            "hello", agent=wire.VERSION, facts=facts.gather(version, headers, note)
+        )
         if bcc is None:
-            self.out.send("error", job=None, outcome="no-bcc",
-                          reason="python module bcc not importable by %s or %s"
-                          % (sys.executable, ", ".join(PYTHON_CANDIDATES[:1])))
+            self.out.send(
+                "error",
+                job=None,
+                outcome="no-bcc",
+                reason="python module bcc not importable by %s or %s"
+                % (sys.executable, ", ".join(PYTHON_CANDIDATES[:1])),
+            )
             return 1
         plan = self._wait_for("plan", PLAN_TIMEOUT_S)
         if plan is None:
             return 0
-        self.deadline[0] = (time.monotonic() + plan.get("ready_timeout_s", 120)
-                            + plan["duration_s"] + GRACE_S)
+        self.deadline[0] = (
+            time.monotonic()
+            + plan.get("ready_timeout_s", 120)
+            + plan["duration_s"]
+            + GRACE_S
+        )
         self._prepare(plan["jobs"])
         if not self.jobs:
-            self.out.send("done", window=None, peak_rss_kb=peak_rss_kb(), compile_s=self.compile_s)
+            self.out.send(
+                "done", window=None, peak_rss_kb=peak_rss_kb(), compile_s=self.compile_s
+            )
             return 0
         try:
             return self._trace(plan)
@@ -180,15 +200,25 @@ class Session:
                 job.prepare()
             except JobError as err:
                 job.close()
-                self.out.send("error", job=job.id, outcome=err.outcome, reason=err.reason,
-                              attach=job.attach_report)
+                self.out.send(
+                    "error",
+                    job=job.id,
+                    outcome=err.outcome,
+                    reason=err.reason,
+                    attach=job.attach_report,
+                )
                 continue
             spent = time.monotonic() - began
             self.compile_s += spent
             job.open_events(self._on_event, self._on_lost)
             self.jobs.append(job)
-            self.out.send("ready", job=job.id, attach=job.attach_report,
-                          compile_s=round(spent, 3), notes=job.notes)
+            self.out.send(
+                "ready",
+                job=job.id,
+                attach=job.attach_report,
+                compile_s=round(spent, 3),
+                notes=job.notes,
+            )
 
     def _trace(self, plan):
         """Wait for start, trace one window, send the outputs and done."""
@@ -259,7 +289,9 @@ class Session:
                 row["secs"] = round((now_mono - last) / 1e9, 3)
                 row["ts_ns"] = now_mono + self.offset_ns
                 self.series_last[key] = now_mono
-                self.out.send("events", job=job.id, output=out["name"], events=[row], lost=0)
+                self.out.send(
+                    "events", job=job.id, output=out["name"], events=[row], lost=0
+                )
 
     def _warm_symbols(self, now_mono):
         """Twice a second, load symbols of new processes in stack outputs."""
@@ -284,25 +316,40 @@ class Session:
         end_mono = self.window["end_mono"]
         for job in self.jobs:
             for out in job.outputs("histogram"):
-                self.out.send("hist", job=job.id, output=out["name"], slots=job.read_hist(out))
+                self.out.send(
+                    "hist", job=job.id, output=out["name"], slots=job.read_hist(out)
+                )
             for out in job.outputs("table"):
-                self.out.send("table", job=job.id, output=out["name"], rows=job.read_table(out))
+                self.out.send(
+                    "table", job=job.id, output=out["name"], rows=job.read_table(out)
+                )
             for out in job.outputs("stacks"):
-                self.out.send("table", job=job.id, output=out["name"], rows=job.read_stacks(out))
+                self.out.send(
+                    "table", job=job.id, output=out["name"], rows=job.read_stacks(out)
+                )
             for out in job.outputs("trace"):
                 lines = job.trace_lines()
                 lost = self._trace_lost(job)
                 for i in range(0, max(len(lines), 1), BATCH_MAX):
-                    self.out.send("events", job=job.id, output=out["name"],
-                                  events=lines[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
+                    self.out.send(
+                        "events",
+                        job=job.id,
+                        output=out["name"],
+                        events=lines[i : i + BATCH_MAX],
+                        lost=lost if i == 0 else 0,
+                    )
         self._series_due(end_mono, final=True)
         self._poll(0)
         # The last poll may deliver events stamped after the window's end.
         self.pending = [e for e in self.pending if e[0] < end_mono]
         self._flush(end_mono, final=True)
         window = {"start_ns": self.window["start_ns"], "end_ns": self.window["end_ns"]}
-        self.out.send("done", window=window, peak_rss_kb=peak_rss_kb(),
-                      compile_s=round(self.compile_s, 3))
+        self.out.send(
+            "done",
+            window=window,
+            peak_rss_kb=peak_rss_kb(),
+            compile_s=round(self.compile_s, 3),
+        )
 
     @staticmethod
     def _trace_lost(job):
@@ -360,8 +407,13 @@ class Session:
             events = batches.get(key, [])
             lost = self.lost.pop(key, 0)
             for i in range(0, max(len(events), 1), BATCH_MAX):
-                self.out.send("events", job=key[0], output=key[1],
-                              events=events[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
+                self.out.send(
+                    "events",
+                    job=key[0],
+                    output=key[1],
+                    events=events[i : i + BATCH_MAX],
+                    lost=lost if i == 0 else 0,
+                )
 
 
 def peak_rss_kb():
@@ -381,8 +433,12 @@ def main():
         import traceback
 
         traceback.print_exc()
-        out.send("error", job=None, outcome="agent-crashed", reason="%s: %s"
-                 % (type(err).__name__, err))
+        out.send(
+            "error",
+            job=None,
+            outcome="agent-crashed",
+            reason="%s: %s" % (type(err).__name__, err),
+        )
         code = 1
     sys.stderr.flush()
     os._exit(code)

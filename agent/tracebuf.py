@@ -14,14 +14,16 @@ import time
 
 from agent import facts
 
-LINE = re.compile(r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+\[\d+\]\s+\S+\s+(?P<ts>\d+\.\d+):"
-                  r" (?P<event>\w+): (?P<msg>.*)$")
+LINE = re.compile(
+    r"^\s*(?P<task>.+?)-(?P<pid>\d+)\s+\[\d+\]\s+\S+\s+(?P<ts>\d+\.\d+):"
+    r" (?P<event>\w+): (?P<msg>.*)$"
+)
 
 
 def prelude(tag):
     """C to put before the job's source: printk formats gain the tag."""
     return (
-        "#define bpf_trace_printk(fmt, ...) ({ char _fleet_fmt[] = \"%s \" fmt; "
+        '#define bpf_trace_printk(fmt, ...) ({ char _fleet_fmt[] = "%s " fmt; '
         "bpf_trace_printk_(_fleet_fmt, sizeof(_fleet_fmt), ##__VA_ARGS__); })\n" % tag
     )
 
@@ -100,10 +102,12 @@ class TraceBuffer:
                 elif msg == "fleet-%s-end" % self.tag:
                     break
                 elif start_ts is not None and msg.startswith(self.tag + " "):
-                    found.append({
-                        "ts_ns": self.start_wall + int((ts - start_ts) * 1e9),
-                        "comm": match.group("task").strip(),
-                        "pid": int(match.group("pid")),
-                        "message": msg[len(self.tag) + 1:],
-                    })
+                    found.append(
+                        {
+                            "ts_ns": self.start_wall + int((ts - start_ts) * 1e9),
+                            "comm": match.group("task").strip(),
+                            "pid": int(match.group("pid")),
+                            "message": msg[len(self.tag) + 1 :],
+                        }
+                    )
         return found

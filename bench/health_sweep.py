@@ -33,27 +33,39 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     catalog = Catalog.default()
-    playbook = apply_overrides(load_playbook(REPO / "playbooks/health-sweep.yaml",
-                                             catalog), duration=args.duration)
-    print(f"health-sweep benchmark: {len(playbook.jobs)} jobs, {args.hosts} hosts, "
-          f"window {args.duration:g}s")
+    playbook = apply_overrides(
+        load_playbook(REPO / "playbooks/health-sweep.yaml", catalog),
+        duration=args.duration,
+    )
+    print(
+        f"health-sweep benchmark: {len(playbook.jobs)} jobs, {args.hosts} hosts, "
+        f"window {args.duration:g}s"
+    )
     with sshfleet.SSHFleet(work / "fleet") as fleet:
         fleet.start(args.hosts)
-        plan = plan_run(playbook, catalog, str(fleet.inventory_path), "fleet",
-                        work / "runs")
+        plan = plan_run(
+            playbook, catalog, str(fleet.inventory_path), "fleet", work / "runs"
+        )
         began = time.monotonic()
         results, code = execute(plan)
         wall = time.monotonic() - began
-    print(f"{'host':<8} {'outcome':<10} {'compile s':>9} {'slowest job':>22} "
-          f"{'peak MB':>8}")
+    print(
+        f"{'host':<8} {'outcome':<10} {'compile s':>9} {'slowest job':>22} "
+        f"{'peak MB':>8}"
+    )
     for name, host in results["hosts"].items():
         jobs = host.get("jobs") or {}
-        slow = max(jobs.items(), key=lambda kv: kv[1].get("compile_s") or 0,
-                   default=(None, {}))
-        slow_text = f"{slow[0]} {slow[1].get('compile_s') or 0:.2f}s" if slow[0] else "-"
+        slow = max(
+            jobs.items(), key=lambda kv: kv[1].get("compile_s") or 0, default=(None, {})
+        )
+        slow_text = (
+            f"{slow[0]} {slow[1].get('compile_s') or 0:.2f}s" if slow[0] else "-"
+        )
         agent = host.get("agent") or {}
-        print(f"{name:<8} {host['outcome']:<10} {agent.get('compile_s') or 0:>9.2f} "
-              f"{slow_text:>22} {(agent.get('peak_rss_kb') or 0) / 1024:>8.0f}")
+        print(
+            f"{name:<8} {host['outcome']:<10} {agent.get('compile_s') or 0:>9.2f} "
+            f"{slow_text:>22} {(agent.get('peak_rss_kb') or 0) / 1024:>8.0f}"
+        )
     print(f"run tax (wall - window): {wall - args.duration:.2f} s; exit {code}")
     shutil.rmtree(work, ignore_errors=True)
 

@@ -34,11 +34,19 @@ DURATION_S = 2.0
 
 async def _floor_one(host: dict, fleet, data: bytes) -> None:
     """Connect, push the bundle bytes, start a Python process; like a run's setup."""
-    async with asyncssh.connect(host["address"], port=host["port"], username="root",
-                                client_keys=[str(fleet.client_key_path)],
-                                known_hosts=str(fleet.known_hosts_path)) as conn:
-        await conn.run("cat > /tmp/fleet-bench-floor.$$ && rm -f /tmp/fleet-bench-floor.$$",
-                       input=data, encoding=None, check=True)
+    async with asyncssh.connect(
+        host["address"],
+        port=host["port"],
+        username="root",
+        client_keys=[str(fleet.client_key_path)],
+        known_hosts=str(fleet.known_hosts_path),
+    ) as conn:
+        await conn.run(
+            "cat > /tmp/fleet-bench-floor.$$ && rm -f /tmp/fleet-bench-floor.$$",
+            input=data,
+            encoding=None,
+            check=True,
+        )
         await conn.run("/usr/bin/python3 -c pass", check=True)
 
 
@@ -54,7 +62,9 @@ def floor_s(fleet, hosts: list[dict]) -> float:
     return time.monotonic() - began
 
 
-def run_once(inventory: Path, playbook: Path, limit: str, runs: Path) -> tuple[dict, float]:
+def run_once(
+    inventory: Path, playbook: Path, limit: str, runs: Path
+) -> tuple[dict, float]:
     """One fleet run through the library; returns (results, wall seconds)."""
     catalog = Catalog.default()
     pb = apply_overrides(load_playbook(playbook, catalog), duration=DURATION_S)
@@ -95,26 +105,38 @@ def main() -> None:
     with sshfleet.SSHFleet(work / "fleet") as fleet:
         fleet.start(max(sizes))
         names = [h["name"] for h in fleet.hosts]
-        print(f"{'hosts':>5} {'floor s':>8} {'tax s':>7} {'tax-floor':>9} "
-              f"{'spread ms':>9} {'push 1st':>9} {'push 2nd':>8} {'peak MB':>7} "
-              f"{'compile s':>9}")
+        print(
+            f"{'hosts':>5} {'floor s':>8} {'tax s':>7} {'tax-floor':>9} "
+            f"{'spread ms':>9} {'push 1st':>9} {'push 2nd':>8} {'peak MB':>7} "
+            f"{'compile s':>9}"
+        )
         for n in sizes:
             limit = ",".join(names[:n])
             floor = floor_s(fleet, fleet.hosts[:n])
             clear_cache()
-            first = figures(*run_once(fleet.inventory_path, Path(args.playbook), limit,
-                                      work / "runs"))
-            second = figures(*run_once(fleet.inventory_path, Path(args.playbook), limit,
-                                       work / "runs"))
-            print(f"{n:>5} {floor:>8.2f} {second['tax_s']:>7.2f} "
-                  f"{second['tax_s'] - floor:>9.2f} {second['spread_ms']:>9.2f} "
-                  f"{first['pushed']:>9} {second['pushed']:>8} "
-                  f"{second['peak_mb']:>7.0f} {second['compile_s']:>9.2f}")
+            first = figures(
+                *run_once(
+                    fleet.inventory_path, Path(args.playbook), limit, work / "runs"
+                )
+            )
+            second = figures(
+                *run_once(
+                    fleet.inventory_path, Path(args.playbook), limit, work / "runs"
+                )
+            )
+            print(
+                f"{n:>5} {floor:>8.2f} {second['tax_s']:>7.2f} "
+                f"{second['tax_s'] - floor:>9.2f} {second['spread_ms']:>9.2f} "
+                f"{first['pushed']:>9} {second['pushed']:>8} "
+                f"{second['peak_mb']:>7.0f} {second['compile_s']:>9.2f}"
+            )
             if second["ok"] != n:
                 print(f"      note: only {second['ok']} of {n} hosts ended ok")
     shutil.rmtree(work, ignore_errors=True)
-    print("target at 10 hosts: tax <= floor + one host's compile + 1 s; spread < 10 ms;"
-          " 0 bytes on a second run; peak < 200 MB")
+    print(
+        "target at 10 hosts: tax <= floor + one host's compile + 1 s; spread < 10 ms;"
+        " 0 bytes on a second run; peak < 200 MB"
+    )
 
 
 if __name__ == "__main__":

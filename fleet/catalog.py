@@ -340,7 +340,8 @@ def _parse_output(raw: Any, path: str) -> dict:
           path, line_of(raw, "scale"))
     top = raw.get("top")
     _want(top, top is None or isinstance(top, str) or (type(top) is int and top >= 1),
-          "top must be an integer >= 1 or a jinja expression", path, line_of(raw, "top"))
+          "top must be an integer >= 1 or a jinja expression", path,
+          line_of(raw, "top"))
     return raw
 
 

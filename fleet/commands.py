@@ -28,15 +28,24 @@ from .report.terminal import render_report
 
 def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
     """Plan, execute with live progress, then print the report or the JSON."""
-    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
-                    args.known_hosts, args.timeout)
+    plan = plan_run(
+        playbook,
+        catalog,
+        args.inventory,
+        args.limit,
+        Path(args.runs),
+        args.known_hosts,
+        args.timeout,
+    )
     if args.forks is not None:
         if args.forks < 1:
             raise InputError(f"--forks must be at least 1, got {args.forks}")
         plan.options.forks = args.forks
-    err.print(f"Tracing {len(plan.hosts)} host(s) for {playbook.duration:g}s with "
-              f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
-              highlight=False)
+    err.print(
+        f"Tracing {len(plan.hosts)} host(s) for {playbook.duration:g}s with "
+        f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
+        highlight=False,
+    )
     with LiveProgress(err, len(plan.hosts), playbook.duration) as progress:
         results, code = execute(plan, progress)
     if args.json:
@@ -96,9 +105,11 @@ def cmd_render(args, err: Console) -> int:
         sys.stdout.write(job.source)
         return 0
     if args.job is not None:
-        raise InputError(f"fleet render {args.name} {args.job}: the first argument "
-                         "must be an existing playbook file (.yaml or .yml) when a "
-                         "job name follows it")
+        raise InputError(
+            f"fleet render {args.name} {args.job}: the first argument "
+            "must be an existing playbook file (.yaml or .yml) when a "
+            "job name follows it"
+        )
     sys.stdout.write(catalog.render_text(args.name, _params(args.param)))
     return 0
 
@@ -116,10 +127,13 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 def _catalog_playbook(catalog: Catalog, pattern: str) -> Playbook:
     """Every catalog job with its default params, for a preflight of the catalog."""
-    jobs = [PlaybookJob(id=name, job=name, params=catalog.get(name).check_params({}))
-            for name in catalog.names()]
-    return Playbook(path="<catalog>", name="check", hosts=pattern, duration=1.0,
-                    jobs=jobs)
+    jobs = [
+        PlaybookJob(id=name, job=name, params=catalog.get(name).check_params({}))
+        for name in catalog.names()
+    ]
+    return Playbook(
+        path="<catalog>", name="check", hosts=pattern, duration=1.0, jobs=jobs
+    )
 
 
 def cmd_check(args, err: Console) -> int:
@@ -129,18 +143,31 @@ def cmd_check(args, err: Console) -> int:
         playbook = load_playbook(Path(args.playbook), catalog)
     else:
         playbook = _catalog_playbook(catalog, args.pattern)
-    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
-                    args.known_hosts, args.timeout)
+    plan = plan_run(
+        playbook,
+        catalog,
+        args.inventory,
+        args.limit,
+        Path(args.runs),
+        args.known_hosts,
+        args.timeout,
+    )
     if args.forks is not None:
         plan.options.forks = max(1, args.forks)
-    err.print(f"Checking {len(plan.jobs)} job(s) on {len(plan.hosts)} host(s)...",
-              highlight=False)
+    err.print(
+        f"Checking {len(plan.jobs)} job(s) on {len(plan.hosts)} host(s)...",
+        highlight=False,
+    )
     with LiveProgress(err, len(plan.hosts), 0) as progress:
         hosts, code = check(plan, progress)
     if args.json:
         json.dump({"hosts": hosts}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        render_check([j.id for j in plan.jobs], hosts,
-                     Console(width=80 if not sys.stdout.isatty() else None), code)
+        render_check(
+            [j.id for j in plan.jobs],
+            hosts,
+            Console(width=80 if not sys.stdout.isatty() else None),
+            code,
+        )
     return code

@@ -17,6 +17,7 @@ from .catalog import (
     _TARGETS,
     JobSpec,
     Slot,
+    _parse_btf,
     _parse_output,
     _unique,
     check_keys,
@@ -27,9 +28,9 @@ from .params import compile_template, parse_param_spec
 from .yamlsrc import LineDict, line_of
 
 # Keys that make a jobs item a custom job (with `name` and `params`).
-CUSTOM_KEYS = ("source", "text", "summary", "attach", "outputs")
+CUSTOM_KEYS = ("source", "text", "summary", "attach", "outputs", "btf")
 ITEM_KEYS = {"name": True, "source": False, "text": False, "summary": False,
-             "params": False, "attach": False, "outputs": True}
+             "params": False, "attach": False, "outputs": True, "btf": False}
 ATTACH_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "kretprobe", "uprobe",
                 "uretprobe", "usdt", "perf_event")
 # perf_event names -> the agent's "type:event" targets.
@@ -137,7 +138,8 @@ def custom_spec(item: dict, path: str) -> CustomJobSpec:
         outputs=parse_outputs(item["outputs"], path, line_of(item, "outputs", line)),
         template=None,  # type: ignore[arg-type]  # compiled just below
         template_path=template_path, yaml_path=path, source_name=source_name,
-        item_line=line, text_line=text_line, auto_attach="attach" not in item)
+        item_line=line, text_line=text_line, auto_attach="attach" not in item,
+        btf=_parse_btf(item.get("btf", []), path, line_of(item, "btf", line)))
     try:
         spec.template = compile_template(text, template_path)
     except InputError as err:

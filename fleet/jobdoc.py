@@ -10,8 +10,9 @@ WIDTH = 80
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [
-        indent.rstrip()]
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=indent
+    ) or [indent.rstrip()]
 
 
 def describe_job(spec: JobSpec) -> str:

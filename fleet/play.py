@@ -48,10 +48,16 @@ def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
     return path
 
 
-def plan_run(playbook: Playbook, catalog: Catalog, inventory: str | None = None,
-             limit: str | None = None, runs_root: Path = Path("runs"),
-             known_hosts: str | None = None, connect_timeout: float = 10.0) -> RunPlan:
-    """Load the inventory, pick the hosts, render the jobs; bad input raises InputError."""
+def plan_run(
+    playbook: Playbook,
+    catalog: Catalog,
+    inventory: str | None = None,
+    limit: str | None = None,
+    runs_root: Path = Path("runs"),
+    known_hosts: str | None = None,
+    connect_timeout: float = 10.0,
+) -> RunPlan:
+    """Load inventory, pick hosts, render jobs; bad input raises InputError."""
     inv = load_inventory(inventory)
     hosts = inv.select(playbook.hosts, limit)
     if not hosts:
@@ -64,7 +70,9 @@ def plan_run(playbook: Playbook, catalog: Catalog, inventory: str | None = None,
         run_dir=run_dir_for(Path(runs_root), playbook.name),
         forks=playbook.forks,
         ready_timeout_s=playbook.ready_timeout,
-        transport=TransportOptions(known_hosts=known_hosts, connect_timeout=connect_timeout),
+        transport=TransportOptions(
+            known_hosts=known_hosts, connect_timeout=connect_timeout
+        ),
     )
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
 
@@ -73,19 +81,26 @@ def _result_output(out: dict) -> dict:
     """A series (counters read every interval) merges and reports as events."""
     if out["kind"] != "series":
         return out
-    columns = out.get("columns") or [{"field": f, "unit": out.get("unit")}
-                                     for f in out["fields"]] + [
-        {"field": r, "unit": "%"} for r in out.get("ratios") or {}]
+    columns = out.get("columns") or [
+        {"field": f, "unit": out.get("unit")} for f in out["fields"]
+    ] + [{"field": r, "unit": "%"} for r in out.get("ratios") or {}]
     return dict(out, kind="events", columns=columns + [{"field": "secs", "unit": "s"}])
 
 
 def _job_meta(job) -> dict:
     """What the results need to know about a rendered job."""
-    return {"id": job.id, "job": job.job, "params": job.params, "summary": job.summary,
-            "outputs": [_result_output(o) for o in job.outputs]}
+    return {
+        "id": job.id,
+        "job": job.job,
+        "params": job.params,
+        "summary": job.summary,
+        "outputs": [_result_output(o) for o in job.outputs],
+    }
 
 
-async def execute_async(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:
+async def execute_async(
+    plan: RunPlan, progress: Progress | None = None
+) -> tuple[dict, int]:
     """Run the plan on every host; write the run folder; return (results, exit code)."""
     runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
     loop = asyncio.get_running_loop()
@@ -98,13 +113,21 @@ async def execute_async(plan: RunPlan, progress: Progress | None = None) -> tupl
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     meta = {
-        "id": plan.options.run_dir.name, "dir": str(plan.options.run_dir),
-        "playbook": {"name": plan.playbook.name, "path": str(plan.playbook.path),
-                     "hosts": plan.playbook.hosts},
-        "limit": plan.limit, "forks": plan.options.forks,
-        "duration_s": plan.options.duration_s, "started_ns": started,
-        "ended_ns": time.time_ns(), "start_at_ns": runner.start_at_ns,
-        "interrupted": runner.interrupted, "fleet_version": __version__,
+        "id": plan.options.run_dir.name,
+        "dir": str(plan.options.run_dir),
+        "playbook": {
+            "name": plan.playbook.name,
+            "path": str(plan.playbook.path),
+            "hosts": plan.playbook.hosts,
+        },
+        "limit": plan.limit,
+        "forks": plan.options.forks,
+        "duration_s": plan.options.duration_s,
+        "started_ns": started,
+        "ended_ns": time.time_ns(),
+        "start_at_ns": runner.start_at_ns,
+        "interrupted": runner.interrupted,
+        "fleet_version": __version__,
     }
     results = build_results(meta, [_job_meta(j) for j in plan.jobs], host_raws)
     write_run_folder(results, plan.options.run_dir)
@@ -116,7 +139,9 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]
     return asyncio.run(execute_async(plan, progress))
 
 
-async def check_async(plan: RunPlan, progress: Progress | None = None) -> tuple[list, int]:
+async def check_async(
+    plan: RunPlan, progress: Progress | None = None
+) -> tuple[list, int]:
     """Preflight: connect, push, compile and attach every job, open no window."""
     plan.options.check_only = True
     runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)

@@ -8,7 +8,7 @@ _PKG = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """Return the directory of ``agent`` or ``bpf`` (wheel data first, then checkout)."""
+    """The ``agent`` or ``bpf`` directory (wheel data first, then the checkout)."""
     for candidate in (_PKG / "_data" / name, _PKG.parent / name):
         if candidate.is_dir():
             return candidate

@@ -20,10 +20,10 @@ from .bundle import Bundle, source_name
 from .transport import HostFailure, transport_for
 from .transport.base import TransportOptions
 
-GRACE_S = 10.0          # after the window: time for agents to report
-STOP_GRACE_S = 4.0      # after Ctrl-C: time for agents to report partial results
-START_LEAD_S = 0.25     # start_at lies this far ahead, so every host hears it in time
-STOP = "_local_stop"    # inbox marker, never on the wire
+GRACE_S = 10.0  # after the window: time for agents to report
+STOP_GRACE_S = 4.0  # after Ctrl-C: time for agents to report partial results
+START_LEAD_S = 0.25  # start_at lies this far ahead, so every host hears it in time
+STOP = "_local_stop"  # inbox marker, never on the wire
 
 
 @dataclass
@@ -72,7 +72,7 @@ class HostRun:
         self._event_files: dict = {}
 
     def log(self, text: str) -> None:
-        """Append a line to this host's raw log, stamped with seconds since its start."""
+        """Append a line to this host's raw log, stamped with seconds since start."""
         stamp = time.monotonic() - self._log_start
         self._log.write(f"+{stamp:8.3f} {text.rstrip()}\n")
         self._log.flush()
@@ -105,8 +105,10 @@ class HostRun:
     def _log_message(self, msg: dict) -> None:
         """Keep every message in the host log (event batches summarised)."""
         if msg["type"] == "events":
-            self.log(f"events {msg['job']}.{msg['output']}: {len(msg['events'])}"
-                     f" (lost {msg.get('lost', 0)})")
+            self.log(
+                f"events {msg['job']}.{msg['output']}: {len(msg['events'])}"
+                f" (lost {msg.get('lost', 0)})"
+            )
         else:
             self.log(json.dumps(msg, separators=(",", ":")))
 
@@ -146,7 +148,9 @@ class HostRun:
         await self.transport.connect()
         self.progress(self.name, "push", "")
         await self.transport.push({bundle.name: bundle.data, **sources})
-        self.proc = await self.transport.start(self.transport.agent_command(bundle.name))
+        self.proc = await self.transport.start(
+            self.transport.agent_command(bundle.name)
+        )
         asyncio.ensure_future(self._read_stdout())
         asyncio.ensure_future(self._read_stderr())
         hello = await self._next(60)
@@ -190,13 +194,22 @@ class HostRun:
     async def trace(self, start_at_ns: int, duration_s: float) -> None:
         """Send start, then take outputs until done; a local "stop" ends the window."""
         self.in_window = True  # from here on, Ctrl-C must reach this host as a stop
-        await self.proc.send(wire.encode(wire.message("start", start_at_ns=start_at_ns)))
-        deadline = time.monotonic() + (start_at_ns - time.time_ns()) / 1e9 + duration_s + GRACE_S
+        await self.proc.send(
+            wire.encode(wire.message("start", start_at_ns=start_at_ns))
+        )
+        deadline = (
+            time.monotonic()
+            + (start_at_ns - time.time_ns()) / 1e9
+            + duration_s
+            + GRACE_S
+        )
         try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise HostFailure("timeout", "agent did not finish the window in time")
+                    raise HostFailure(
+                        "timeout", "agent did not finish the window in time"
+                    )
                 try:
                     msg = await asyncio.wait_for(self.inbox.get(), remaining)
                 except asyncio.TimeoutError:
@@ -232,8 +245,10 @@ class HostRun:
             job.update(status="error", error=msg["reason"], outcome=msg["outcome"])
         elif kind == "done":
             self.window = msg.get("window")
-            self.agent = {"peak_rss_kb": msg.get("peak_rss_kb"),
-                          "compile_s": msg.get("compile_s")}
+            self.agent = {
+                "peak_rss_kb": msg.get("peak_rss_kb"),
+                "compile_s": msg.get("compile_s"),
+            }
             return True
         return False
 
@@ -246,7 +261,11 @@ class HostRun:
         """Append an event batch to this host's sorted JSONL file for the output."""
         out = self._output(msg, "events")
         if "file" not in out:
-            path = self.run_dir / "hosts" / f"{self.name}.{msg['job']}.{msg['output']}.jsonl"
+            path = (
+                self.run_dir
+                / "hosts"
+                / f"{self.name}.{msg['job']}.{msg['output']}.jsonl"
+            )
             out.update(file=str(path), count=0, lost=0)
             self._event_files[path] = open(path, "w", encoding="utf-8")  # noqa: SIM115
         f = self._event_files[Path(out["file"])]
@@ -274,10 +293,17 @@ class HostRun:
         self._log.close()
         pushed = self.transport.bytes_pushed if self.transport else 0
         return {
-            "name": self.name, "address": self.host.address, "outcome": self.outcome,
-            "reason": self.reason, "window": self.window, "bytes_pushed": pushed,
-            "facts": self.facts, "jobs": self.jobs, "agent": self.agent,
-            "log": f"hosts/{self.name}.log", "outputs": self.outputs,
+            "name": self.name,
+            "address": self.host.address,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "window": self.window,
+            "bytes_pushed": pushed,
+            "facts": self.facts,
+            "jobs": self.jobs,
+            "agent": self.agent,
+            "log": f"hosts/{self.name}.log",
+            "outputs": self.outputs,
         }
 
     def _final_outcome(self, interrupted: bool) -> tuple[str, str]:
@@ -288,7 +314,9 @@ class HostRun:
             return job["outcome"], f"job {job_id}: {job['error']}"
         if interrupted:
             return "interrupted", "run interrupted; partial window reported"
-        lost = sum(o.get("lost", 0) for outs in self.outputs.values() for o in outs.values())
+        lost = sum(
+            o.get("lost", 0) for outs in self.outputs.values() for o in outs.values()
+        )
         if lost:
             return "lost-events", f"{lost} events lost (perf buffer full)"
         return "ok", ""
@@ -297,8 +325,14 @@ class HostRun:
 class Runner:
     """Drives every host through one run."""
 
-    def __init__(self, hosts, jobs, options: RunOptions, bundle: Bundle,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        hosts,
+        jobs,
+        options: RunOptions,
+        bundle: Bundle,
+        progress: Progress | None = None,
+    ):
         self.hosts = hosts
         self.jobs = jobs
         self.options = options
@@ -326,8 +360,13 @@ class Runner:
             name = source_name(text)
             sources[name] = text.encode()
             plans.append(dict(entry, source_file=name))
-        plan = wire.message("plan", jobs=plans, duration_s=self.options.duration_s,
-                            ready_timeout_s=self.options.ready_timeout_s, grace_s=GRACE_S)
+        plan = wire.message(
+            "plan",
+            jobs=plans,
+            duration_s=self.options.duration_s,
+            ready_timeout_s=self.options.ready_timeout_s,
+            grace_s=GRACE_S,
+        )
         return plan, sources
 
     async def run(self) -> list[dict]:
@@ -335,7 +374,9 @@ class Runner:
         (self.options.run_dir / "hosts").mkdir(parents=True, exist_ok=True)
         plan, sources = self._plan()
         job_ids = [j.id for j in self.jobs]
-        runs = [HostRun(h, self.options.run_dir, job_ids, self.progress) for h in self.hosts]
+        runs = [
+            HostRun(h, self.options.run_dir, job_ids, self.progress) for h in self.hosts
+        ]
         self.runs = runs
         forks = asyncio.Semaphore(max(1, self.options.forks))
         prepared = [asyncio.Event() for _ in runs]
@@ -352,19 +393,23 @@ class Runner:
         return [r.finish(self.interrupted) for r in runs]
 
     async def _open_window(self, runs, prepared, opened, tasks) -> None:
-        """Wait for every host to be ready (or the ready deadline), then set start_at."""
+        """Wait for every host to be ready (or the deadline), then set start_at."""
         waiters = [asyncio.ensure_future(e.wait()) for e in prepared]
         stop = asyncio.ensure_future(self.stop.wait())
         await asyncio.wait(
             [asyncio.ensure_future(asyncio.wait(waiters)), stop],
-            timeout=self.options.ready_timeout_s, return_when=asyncio.FIRST_COMPLETED,
+            timeout=self.options.ready_timeout_s,
+            return_when=asyncio.FIRST_COMPLETED,
         )
         stop.cancel()
         for run, event, task in zip(runs, prepared, tasks):
             if not event.is_set():
-                run.fail("interrupted" if self.interrupted else "timeout",
-                         "interrupted before the window" if self.interrupted else
-                         f"not ready within {self.options.ready_timeout_s:g}s")
+                run.fail(
+                    "interrupted" if self.interrupted else "timeout",
+                    "interrupted before the window"
+                    if self.interrupted
+                    else f"not ready within {self.options.ready_timeout_s:g}s",
+                )
                 task.cancel()
         ready = sum(r.ready for r in runs)
         self.start_at_ns = time.time_ns() + int((START_LEAD_S + 0.002 * ready) * 1e9)

@@ -44,7 +44,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             hash(key)
         except TypeError:
             raise InputError(
-                "a mapping key must be a plain value", None, key_node.start_mark.line + 1
+                "a mapping key must be a plain value",
+                None,
+                key_node.start_mark.line + 1,
             ) from None
         if key in result:
             raise InputError(
@@ -64,8 +66,12 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence
+)
 
 
 def line_of(container: Any, key: Any = None, default: int = 0) -> int:

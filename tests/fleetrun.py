@@ -27,17 +27,26 @@ class FleetRun:
         return json.loads((self.run_dir / "results.json").read_text())
 
 
-def write_inventory(path: Path, fleet, extra: dict | None = None,
-                    known_hosts: Path | None = None) -> Path:
+def write_inventory(
+    path: Path, fleet, extra: dict | None = None, known_hosts: Path | None = None
+) -> Path:
     """A YAML inventory of the fleet's hosts plus `extra` {name: vars}."""
-    lines = ["all:", "  vars:",
-             f"    fleet_known_hosts: {known_hosts or fleet.known_hosts_path}",
-             f"    ansible_ssh_private_key_file: {fleet.client_key_path}",
-             "    ansible_user: root",
-             "    ansible_python_interpreter: /usr/bin/python3",
-             "  children:", "    fleet:", "      hosts:"]
+    lines = [
+        "all:",
+        "  vars:",
+        f"    fleet_known_hosts: {known_hosts or fleet.known_hosts_path}",
+        f"    ansible_ssh_private_key_file: {fleet.client_key_path}",
+        "    ansible_user: root",
+        "    ansible_python_interpreter: /usr/bin/python3",
+        "  children:",
+        "    fleet:",
+        "      hosts:",
+    ]
     for host in fleet.hosts:
-        lines += [f"        {host['name']}:", f"          ansible_host: {host['address']}"]
+        lines += [
+            f"        {host['name']}:",
+            f"          ansible_host: {host['address']}",
+        ]
     for name, hostvars in (extra or {}).items():
         lines.append(f"        {name}:")
         lines += [f"          {k}: {v}" for k, v in hostvars.items()]
@@ -45,7 +54,9 @@ def write_inventory(path: Path, fleet, extra: dict | None = None,
     return path
 
 
-def write_playbook(path: Path, jobs: str, duration: str = "3s", hosts: str = "all") -> Path:
+def write_playbook(
+    path: Path, jobs: str, duration: str = "3s", hosts: str = "all"
+) -> Path:
     """A playbook file with the given `jobs:` YAML block (already indented)."""
     path.write_text(f"name: test\nhosts: {hosts}\nduration: {duration}\njobs:\n{jobs}")
     return path
@@ -65,23 +76,36 @@ def run_dir_of(runs: Path) -> Path | None:
 def run_fleet(runs: Path, *args: str, timeout: float = 240) -> FleetRun:
     """Run `fleet ARGS --runs RUNS` to completion."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    proc = subprocess.run(fleet_cmd(*args, "--runs", str(runs)), capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO_ROOT, env=env)
+    proc = subprocess.run(
+        fleet_cmd(*args, "--runs", str(runs)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env=env,
+    )
     return FleetRun(proc.returncode, proc.stdout, proc.stderr, run_dir_of(runs))
 
 
 def agent_pids() -> list[int]:
     """Pids of running fleet agents (any python running an agent-*.pyz)."""
-    out = subprocess.run(["pgrep", "-f", r"\.cache/fleet/agent-.*\.pyz"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["pgrep", "-f", r"\.cache/fleet/agent-.*\.pyz"], capture_output=True, text=True
+    )
     return [int(p) for p in out.stdout.split()]
 
 
 def start_fleet(runs: Path, *args: str) -> subprocess.Popen:
     """Start `fleet ARGS --runs RUNS` without waiting (for workloads and SIGINT)."""
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen(fleet_cmd(*args, "--runs", str(runs)), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT, env=env)
+    return subprocess.Popen(
+        fleet_cmd(*args, "--runs", str(runs)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+    )
 
 
 def wait_for_window(runs: Path, hosts: int, timeout: float = 120) -> Path:
@@ -102,6 +126,10 @@ def wait_for_window(runs: Path, hosts: int, timeout: float = 120) -> Path:
 
 def bpf_prog_ids() -> set[int]:
     """Ids of every BPF program loaded in the kernel (bpftool)."""
-    out = subprocess.run(["bpftool", "prog", "list", "--json"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["bpftool", "prog", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {p["id"] for p in json.loads(out.stdout or "[]")}

@@ -1,4 +1,4 @@
-"""Render `fleet check`: each host's facts, and per job the attach point or the reason."""
+"""Render `fleet check`: host facts, and per job the attach point or the reason."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def _headers(facts: Mapping) -> str:
     headers = facts.get("headers") or {}
     if not headers.get("path"):
         return headers.get("how") or "none"
-    release = headers.get("release") or ("match" if headers.get("matches_kernel") else "")
+    release = headers.get("release") or (
+        "match" if headers.get("matches_kernel") else ""
+    )
     return f"{release} ({'matches' if headers.get('matches_kernel') else 'mismatch'})"
 
 
@@ -31,25 +33,43 @@ def facts_table(hosts: Sequence[Mapping]) -> Table:
     for host in hosts:
         facts = host.get("facts") or {}
         if not facts:
-            table.add_row(host["name"], Text(f"{host['outcome']}", style="red"),
-                          "", "", "", "", "")
+            table.add_row(
+                host["name"],
+                Text(f"{host['outcome']}", style="red"),
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
             continue
-        table.add_row(host["name"], facts.get("kernel", "?"), _yes(facts.get("btf")),
-                      str(facts.get("bcc")), _headers(facts), _yes(facts.get("kprobes")),
-                      str(facts.get("lockdown") or "none"))
+        table.add_row(
+            host["name"],
+            facts.get("kernel", "?"),
+            _yes(facts.get("btf")),
+            str(facts.get("bcc")),
+            _headers(facts),
+            _yes(facts.get("kprobes")),
+            str(facts.get("lockdown") or "none"),
+        )
     return table
 
 
 def _job_cell(job: Mapping | None, host: Mapping) -> Text:
     """What one job would do on one host."""
     if job is None:
-        return Text(f"not checked: {host['outcome']} {host.get('reason', '')}".strip(),
-                    style="red")
+        return Text(
+            f"not checked: {host['outcome']} {host.get('reason', '')}".strip(),
+            style="red",
+        )
     if job["status"] != "ok":
         return Text(f"{job.get('outcome')}: {job.get('error')}", style="red")
     used = [a["used"] for a in job.get("attach", []) if a.get("used")]
-    skipped = [f"{s['point']} skipped: {s['reason']}"
-               for a in job.get("attach", []) for s in a.get("skipped", [])]
+    skipped = [
+        f"{s['point']} skipped: {s['reason']}"
+        for a in job.get("attach", [])
+        for s in a.get("skipped", [])
+    ]
     text = Text("ok: " + ", ".join(u.split(":", 1)[1] for u in used), style="green")
     for line in skipped + list(job.get("notes") or []):
         text.append("\n" + line, style="yellow")
@@ -69,16 +89,28 @@ def jobs_table(job_ids: Sequence[str], hosts: Sequence[Mapping]) -> Table:
     return table
 
 
-def render_check(job_ids: Sequence[str], hosts: Sequence[Mapping], console: Console,
-                 code: int) -> None:
+def render_check(
+    job_ids: Sequence[str], hosts: Sequence[Mapping], console: Console, code: int
+) -> None:
     """Print the preflight report."""
     console.print(Text("FACTS", style="bold"))
     console.print(facts_table(hosts))
     console.print(Text("JOBS", style="bold"))
     console.print(jobs_table(job_ids, hosts))
-    bad = sum(1 for h in hosts for j in job_ids
-              if ((h.get("jobs") or {}).get(j) or {}).get("status") != "ok")
-    verdict = "every job can run on every host" if bad == 0 else \
-        f"{bad} job/host pair(s) cannot run"
-    console.print(Text(f"{len(hosts)} hosts, {len(job_ids)} jobs: {verdict} (exit {code})",
-                       style="green" if bad == 0 else "red"))
+    bad = sum(
+        1
+        for h in hosts
+        for j in job_ids
+        if ((h.get("jobs") or {}).get(j) or {}).get("status") != "ok"
+    )
+    verdict = (
+        "every job can run on every host"
+        if bad == 0
+        else f"{bad} job/host pair(s) cannot run"
+    )
+    console.print(
+        Text(
+            f"{len(hosts)} hosts, {len(job_ids)} jobs: {verdict} (exit {code})",
+            style="green" if bad == 0 else "red",
+        )
+    )

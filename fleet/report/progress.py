@@ -20,8 +20,9 @@ class LiveProgress:
         self.duration_s = duration_s
         self.phase: dict[str, str] = {}
         self.window_started: float | None = None
-        self.live = Live(self._render(), console=console, refresh_per_second=4,
-                         transient=True)
+        self.live = Live(
+            self._render(), console=console, refresh_per_second=4, transient=True
+        )
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()

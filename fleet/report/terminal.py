@@ -298,7 +298,8 @@ def _print_events(
                   collapse_padding=True, padding=(0, 1, 0, 0))
     table.add_column("TIME", no_wrap=True, min_width=12)
     hosts = max((len(e["host"]) for e in events), default=4)
-    table.add_column("HOST", no_wrap=True, overflow="ellipsis", min_width=min(hosts, 10))
+    table.add_column("HOST", no_wrap=True, overflow="ellipsis",
+                     min_width=min(hosts, 10))
     for column in columns:
         header = column["field"].upper()
         if column.get("unit"):

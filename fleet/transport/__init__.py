@@ -4,8 +4,14 @@ from .base import AgentProcess, HostFailure, Transport
 from .local import LocalTransport
 from .ssh import SSHTransport
 
-__all__ = ["AgentProcess", "HostFailure", "LocalTransport", "SSHTransport", "Transport",
-           "transport_for"]
+__all__ = [
+    "AgentProcess",
+    "HostFailure",
+    "LocalTransport",
+    "SSHTransport",
+    "Transport",
+    "transport_for",
+]
 
 
 def transport_for(host, options) -> Transport:

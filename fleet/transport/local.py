@@ -47,7 +47,9 @@ class LocalTransport(Transport):
             )
         except OSError as err:
             raise HostFailure("agent-crashed", f"cannot start agent: {err}") from None
-        return AgentProcess(proc.stdin, proc.stdout, proc.stderr, proc.wait, proc.terminate)
+        return AgentProcess(
+            proc.stdin, proc.stdout, proc.stderr, proc.wait, proc.terminate
+        )
 
     async def close(self) -> None:
         """Nothing to close."""

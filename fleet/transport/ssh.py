@@ -1,4 +1,4 @@
-"""SSH transport (asyncssh): host keys checked against known_hosts, never auto-accepted."""
+"""SSH transport (asyncssh): host keys checked against known_hosts, never accepted."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ class SSHTransport(Transport):
                 path = os.path.expanduser(str(path))
                 if os.path.isfile(path):
                     return path
-                raise HostFailure("host-key-failed", f"known_hosts file {path} not found")
+                raise HostFailure(
+                    "host-key-failed", f"known_hosts file {path} not found"
+                )
         raise HostFailure("host-key-failed", "no known_hosts file")  # pragma: no cover
 
     def _client_keys(self):
@@ -60,16 +62,23 @@ class SSHTransport(Transport):
                 self.options.connect_timeout + 5,
             )
         except asyncssh.HostKeyNotVerifiable as err:
-            raise HostFailure("host-key-failed", f"{where}: host key not verified "
-                              f"against known_hosts ({err.reason})") from None
+            raise HostFailure(
+                "host-key-failed",
+                f"{where}: host key not verified against known_hosts ({err.reason})",
+            ) from None
         except asyncssh.PermissionDenied as err:
-            raise HostFailure("auth-failed", f"{where}: permission denied "
-                              f"({err.reason})") from None
+            raise HostFailure(
+                "auth-failed", f"{where}: permission denied ({err.reason})"
+            ) from None
         except asyncssh.DisconnectError as err:
-            raise HostFailure("unreachable", f"{where}: disconnected ({err.reason})") from None
+            raise HostFailure(
+                "unreachable", f"{where}: disconnected ({err.reason})"
+            ) from None
         except asyncio.TimeoutError:
-            raise HostFailure("unreachable", f"{where}: connect timed out after "
-                              f"{self.options.connect_timeout:g}s") from None
+            raise HostFailure(
+                "unreachable",
+                f"{where}: connect timed out after {self.options.connect_timeout:g}s",
+            ) from None
         except (OSError, asyncssh.Error) as err:
             text = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise HostFailure("unreachable", f"{where}: {text}") from None
@@ -77,7 +86,9 @@ class SSHTransport(Transport):
     async def _run(self, command: str, data: bytes | None = None) -> bytes:
         """Run a short command; raise HostFailure if it fails."""
         try:
-            result = await self.conn.run(command, input=data, encoding=None, check=False)
+            result = await self.conn.run(
+                command, input=data, encoding=None, check=False
+            )
         except (OSError, asyncssh.Error) as err:
             raise HostFailure("unreachable", f"connection lost: {err}") from None
         if result.exit_status != 0:
@@ -105,7 +116,9 @@ class SSHTransport(Transport):
             await proc.wait_closed()
             return proc.exit_status
 
-        return AgentProcess(proc.stdin, proc.stdout, proc.stderr, waiter, proc.terminate)
+        return AgentProcess(
+            proc.stdin, proc.stdout, proc.stderr, waiter, proc.terminate
+        )
 
     async def close(self) -> None:
         """Close the SSH connection."""

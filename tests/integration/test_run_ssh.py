@@ -25,26 +25,32 @@ def test_all_hosts_ok_and_second_run_pushes_nothing(ssh_fleet, tmp_path, playboo
     for src in cache.glob("src-*.c"):
         src.unlink()
     inv = write_inventory(tmp_path / "inv.yaml", ssh_fleet)
-    first = run_fleet(tmp_path / "runs", "run", str(playbook), "-i", str(inv), "--limit",
-                      "fleet")
+    first = run_fleet(
+        tmp_path / "runs", "run", str(playbook), "-i", str(inv), "--limit", "fleet"
+    )
     assert first.code == 0, first.stderr
     hosts = first.results["hosts"]
     assert sorted(hosts) == sorted(h["name"] for h in ssh_fleet.hosts)
     assert all(h["outcome"] == "ok" for h in hosts.values())
-    # All hosts share root's cache dir here, so together they pushed at least one bundle.
+    # All hosts share root's cache dir here: together they pushed one bundle or more.
     assert sum(h["bytes_pushed"] for h in hosts.values()) >= len(build_bundle().data)
-    second = run_fleet(tmp_path / "runs", "run", str(playbook), "-i", str(inv), "--limit",
-                       "fleet")
+    second = run_fleet(
+        tmp_path / "runs", "run", str(playbook), "-i", str(inv), "--limit", "fleet"
+    )
     assert second.code == 0, second.stderr
     assert [h["bytes_pushed"] for h in second.results["hosts"].values()] == [0, 0, 0]
 
 
 def test_unreachable_host_does_not_spoil_the_others(ssh_fleet, tmp_path, playbook):
     # 127.0.1.250: a loopback address with nothing listening on port 22.
-    inv = write_inventory(tmp_path / "inv.yaml", ssh_fleet,
-                          extra={"ghost": {"ansible_host": "127.0.1.250"}})
-    run = run_fleet(tmp_path / "runs", "run", str(playbook), "-i", str(inv), "-l",
-                    "fleet")
+    inv = write_inventory(
+        tmp_path / "inv.yaml",
+        ssh_fleet,
+        extra={"ghost": {"ansible_host": "127.0.1.250"}},
+    )
+    run = run_fleet(
+        tmp_path / "runs", "run", str(playbook), "-i", str(inv), "-l", "fleet"
+    )
     assert run.code == 4, run.stderr
     hosts = run.results["hosts"]
     assert hosts["ghost"]["outcome"] == "unreachable"
@@ -57,10 +63,14 @@ def test_unreachable_host_does_not_spoil_the_others(ssh_fleet, tmp_path, playboo
 
 def test_host_key_mismatch_is_refused(ssh_fleet, tmp_path, playbook):
     bad = ssh_fleet.bad_key_hosts[0]
-    inv = write_inventory(tmp_path / "inv.yaml", ssh_fleet,
-                          extra={bad["name"]: {"ansible_host": bad["address"]}})
-    run = run_fleet(tmp_path / "runs", "run", str(playbook), "-i", str(inv),
-                    "-l", bad["name"])
+    inv = write_inventory(
+        tmp_path / "inv.yaml",
+        ssh_fleet,
+        extra={bad["name"]: {"ansible_host": bad["address"]}},
+    )
+    run = run_fleet(
+        tmp_path / "runs", "run", str(playbook), "-i", str(inv), "-l", bad["name"]
+    )
     assert run.code == 4, run.stderr
     host = run.results["hosts"][bad["name"]]
     assert host["outcome"] == "host-key-failed"
@@ -68,10 +78,12 @@ def test_host_key_mismatch_is_refused(ssh_fleet, tmp_path, playbook):
     assert host["bytes_pushed"] == 0
 
 
-def test_missing_known_hosts_is_a_host_failure_not_auto_accept(ssh_fleet, tmp_path,
-                                                               playbook):
-    inv = write_inventory(tmp_path / "inv.yaml", ssh_fleet,
-                          known_hosts=tmp_path / "nowhere")
+def test_missing_known_hosts_is_a_host_failure_not_auto_accept(
+    ssh_fleet, tmp_path, playbook
+):
+    inv = write_inventory(
+        tmp_path / "inv.yaml", ssh_fleet, known_hosts=tmp_path / "nowhere"
+    )
     run = run_fleet(tmp_path / "runs", "run", str(playbook), "-i", str(inv))
     assert run.code == 4
     outcomes = {h["outcome"] for h in run.results["hosts"].values()}

@@ -24,9 +24,17 @@ WRITES = 200  # dd's direct writes, 4 KiB each: each one is one block I/O
 
 def dd_direct(path: Path) -> int:
     """Write WRITES blocks with O_DIRECT; return dd's pid."""
-    proc = subprocess.Popen(["dd", "if=/dev/zero", f"of={path}", "bs=4k",
-                             f"count={WRITES}", "oflag=direct"],
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "dd",
+            "if=/dev/zero",
+            f"of={path}",
+            "bs=4k",
+            f"count={WRITES}",
+            "oflag=direct",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     assert proc.wait(60) == 0
     return proc.pid
 
@@ -36,8 +44,12 @@ def disk_run(ssh_fleet, tmp_path_factory):
     """One run of biolatency + biosnoop(comm=dd) with dd inside the window."""
     tmp = tmp_path_factory.mktemp("disk")
     inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    pb = write_playbook(tmp / "pb.yaml", "  - job: biolatency\n  - job: biosnoop\n"
-                        "    params: {comm: dd}\n", duration="6s", hosts="fleet")
+    pb = write_playbook(
+        tmp / "pb.yaml",
+        "  - job: biolatency\n  - job: biosnoop\n    params: {comm: dd}\n",
+        duration="6s",
+        hosts="fleet",
+    )
     before = bpf_prog_ids()
     proc = start_fleet(tmp / "runs", "run", str(pb), "-i", str(inv), "--json")
     run_dir = wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
@@ -45,8 +57,14 @@ def disk_run(ssh_fleet, tmp_path_factory):
     out, err = proc.communicate(timeout=120)
     import json
 
-    return {"code": proc.returncode, "stderr": err, "results": json.loads(out),
-            "run_dir": run_dir, "dd_pid": dd_pid, "bpf_before": before}
+    return {
+        "code": proc.returncode,
+        "stderr": err,
+        "results": json.loads(out),
+        "run_dir": run_dir,
+        "dd_pid": dd_pid,
+        "bpf_before": before,
+    }
 
 
 def job(results: dict, name: str) -> dict:
@@ -64,8 +82,10 @@ def test_biolatency_counts_the_workload_on_every_host(disk_run):
     for name, host in hist["hosts"].items():
         assert sum(host["slots"]) >= WRITES, name
     width = max(len(h["slots"]) for h in hist["hosts"].values())
-    summed = [sum(h["slots"][i] if i < len(h["slots"]) else 0
-                  for h in hist["hosts"].values()) for i in range(width)]
+    summed = [
+        sum(h["slots"][i] if i < len(h["slots"]) else 0 for h in hist["hosts"].values())
+        for i in range(width)
+    ]
     assert hist["fleet"]["slots"] == summed
 
 
@@ -104,8 +124,9 @@ def test_nothing_left_loaded_after_the_run(disk_run):
 
 def test_sigint_mid_window(ssh_fleet, tmp_path):
     inv = write_inventory(tmp_path / "inv.yaml", ssh_fleet)
-    pb = write_playbook(tmp_path / "pb.yaml", "  - job: biolatency\n", duration="60s",
-                        hosts="fleet")
+    pb = write_playbook(
+        tmp_path / "pb.yaml", "  - job: biolatency\n", duration="60s", hosts="fleet"
+    )
     before = bpf_prog_ids()
     proc = start_fleet(tmp_path / "runs", "run", str(pb), "-i", str(inv))
     run_dir = wait_for_window(tmp_path / "runs", len(ssh_fleet.hosts))
@@ -123,5 +144,7 @@ def test_sigint_mid_window(ssh_fleet, tmp_path):
     results = json.loads((run_dir / "results.json").read_text())
     assert results["run"]["interrupted"] is True
     assert {h["outcome"] for h in results["hosts"].values()} == {"interrupted"}
-    assert all(h["window"]["end_ns"] - h["window"]["start_ns"] < 30e9
-               for h in results["hosts"].values())
+    assert all(
+        h["window"]["end_ns"] - h["window"]["start_ns"] < 30e9
+        for h in results["hosts"].values()
+    )

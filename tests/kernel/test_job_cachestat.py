@@ -1,4 +1,4 @@
-"""cachestat: reading a file twice, the first time uncached, gives known misses and hits."""
+"""cachestat: a file read twice, first uncached, gives known misses and hits."""
 
 from __future__ import annotations
 

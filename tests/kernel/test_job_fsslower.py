@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -30,18 +29,35 @@ os.close(fd)
 
 
 def ext4(path: Path) -> bool:
-    out = subprocess.run(["stat", "-f", "-c", "%T", str(path)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        ["stat", "-f", "-c", "%T", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip() == "ext2/ext3"  # stat's name for the ext4 magic
 
 
 def traced_io(tmp_path: Path, job: str) -> list[dict]:
     """Run the workload under `fleet trace JOB -p pid=...`; return its events."""
-    work = subprocess.Popen([sys.executable, "-c", WORKLOAD, str(tmp_path / "datafile")],
-                            stdin=subprocess.PIPE, text=True)
+    work = subprocess.Popen(
+        [sys.executable, "-c", WORKLOAD, str(tmp_path / "datafile")],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
     try:
-        proc = start_fleet(tmp_path / "runs", "trace", job, "-d", "3s", "--json",
-                           "-p", "min_latency_ms=0", "-p", f"pid={work.pid}")
+        proc = start_fleet(
+            tmp_path / "runs",
+            "trace",
+            job,
+            "-d",
+            "3s",
+            "--json",
+            "-p",
+            "min_latency_ms=0",
+            "-p",
+            f"pid={work.pid}",
+        )
         wait_for_window(tmp_path / "runs", 1)
         work.communicate("go\n", timeout=30)
         out, err = proc.communicate(timeout=120)
@@ -58,8 +74,9 @@ def test_ext4slower_sees_each_call_with_its_file(tmp_path):
     assert Counter(e["op"] for e in events) == {"write": 5, "fsync": 3, "pread": 2}
     assert {e["file"] for e in events} == {"datafile"}
     assert all(e["bytes"] == 8192 for e in events if e["op"] == "write")
-    assert all(e["bytes"] == 4096 and e["offset"] == 4096
-               for e in events if e["op"] == "pread")
+    assert all(
+        e["bytes"] == 4096 and e["offset"] == 4096 for e in events if e["op"] == "pread"
+    )
     assert all(e["pid"] > 0 and e["comm"].startswith("python") for e in events)
     assert all(e["lat_us"] >= 0 for e in events)
 

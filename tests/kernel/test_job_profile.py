@@ -36,8 +36,17 @@ def spinner(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("spin")
     (tmp / "spin.c").write_text(SPIN_C)
     binary = tmp / "fleetspinner"
-    subprocess.run(["gcc", "-O1", "-fno-omit-frame-pointer", "-o", str(binary),
-                    str(tmp / "spin.c")], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-O1",
+            "-fno-omit-frame-pointer",
+            "-o",
+            str(binary),
+            str(tmp / "spin.c"),
+        ],
+        check=True,
+    )
     return binary
 
 
@@ -68,14 +77,17 @@ def test_profile_samples_the_spinner(tmp_path, spinner):
     assert sum(r["total"] for r in hot) >= samples * 0.6
     assert all(r["key"].split(";")[-1] != "fleetspinner" for r in hot)
     folded = (run_dir / "profile.folded").read_text().splitlines()
-    assert any(line.startswith("fleetspinner;") and "fleet_spin_inner" in line
-               for line in folded)
+    assert any(
+        line.startswith("fleetspinner;") and "fleet_spin_inner" in line
+        for line in folded
+    )
     assert all(line.rsplit(" ", 1)[1].isdigit() for line in folded)
 
 
 def test_profile_pid_filter_excludes_others(tmp_path, spinner):
-    proc = start_fleet(tmp_path / "runs", "trace", "profile", "-d", "3s", "--json",
-                       "-p", "pid=1")
+    proc = start_fleet(
+        tmp_path / "runs", "trace", "profile", "-d", "3s", "--json", "-p", "pid=1"
+    )
     wait_for_window(tmp_path / "runs", 1)
     subprocess.run([str(spinner)], check=True)
     out, err = proc.communicate(timeout=120)

@@ -56,36 +56,39 @@ def facts_table(hosts: Sequence[Mapping]) -> Table:
 
 
 def _job_cell(job: Mapping | None, host: Mapping) -> Text:
-    """What one job would do on one host."""
+    """What one job would do on one host: ok with fallbacks taken, or why not."""
     if job is None:
-        return Text(
-            f"not checked: {host['outcome']} {host.get('reason', '')}".strip(),
-            style="red",
-        )
+        reason = f"not checked: {host['outcome']} {host.get('reason', '')}"
+        return Text(reason.strip(), style="red")
     if job["status"] != "ok":
         return Text(f"{job.get('outcome')}: {job.get('error')}", style="red")
-    used = [a["used"] for a in job.get("attach", []) if a.get("used")]
-    skipped = [
-        f"{s['point']} skipped: {s['reason']}"
-        for a in job.get("attach", [])
-        for s in a.get("skipped", [])
-    ]
-    text = Text("ok: " + ", ".join(u.split(":", 1)[1] for u in used), style="green")
-    for line in skipped + list(job.get("notes") or []):
-        text.append("\n" + line, style="yellow")
+    attach = job.get("attach", [])
+    used = [a for a in attach if a.get("used")]
+    text = Text(f"ok, {len(used)} probe(s)", style="green")
+    for slot in attach:
+        for skip in slot.get("skipped", []):
+            text.append(f"\n{skip['point']} skipped: {skip['reason']}", style="yellow")
+        if slot.get("skipped") and slot.get("used"):
+            text.append(f"\n{slot['probe']} uses {slot['used']}", style="green")
+    for note in job.get("notes") or []:
+        text.append(f"\n{note}", style="yellow")
     return text
 
 
 def jobs_table(job_ids: Sequence[str], hosts: Sequence[Mapping]) -> Table:
-    """One row per (job, host): the attach points it would use, or why it cannot run."""
+    """Per job, the hosts sharing one answer (folded) and that answer."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
     table.add_column("JOB")
-    table.add_column("HOST")
-    table.add_column("WOULD ATTACH (or why not)", overflow="fold")
+    table.add_column("HOSTS", overflow="fold", max_width=24)
+    table.add_column("CAN RUN? (fallbacks taken, or why not)", overflow="fold")
     for job_id in job_ids:
-        for i, host in enumerate(hosts):
+        folded: dict[str, tuple[list[str], Text]] = {}
+        for host in hosts:
             cell = _job_cell((host.get("jobs") or {}).get(job_id), host)
-            table.add_row(job_id if i == 0 else "", host["name"], cell)
+            folded.setdefault(cell.plain, ([], cell))[0].append(host["name"])
+        for i, (names, cell) in enumerate(folded.values()):
+            label = "all" if len(folded) == 1 and len(hosts) > 1 else ",".join(names)
+            table.add_row(job_id if i == 0 else "", label, cell)
     return table
 
 

@@ -162,22 +162,42 @@ class BccJob:
         self.cache_dir = None
         self.trace = None
         self._ring = self._perf = False
+        self.chosen, self.defines = [], []
+        self.prefix = ""  # this job's name prefix inside a shared module
+        self.shared = None  # [users] of a module shared with other jobs
 
     def prepare(self):
         """Choose attach points, compile, load and attach; raise JobError on failure."""
-        chosen, self.attach_report = choose_points(self.plan["attach"])
-        cflags = ["-D%s=1" % use_macro(p) for _, p in chosen]
-        cflags += resolve_cflags(self.plan.get("resolve"))
-        cflags += self._btf_cflags()
-        usdt = [p for _, p in chosen if p["kind"] == "usdt"]
+        self.plan_compile()
+        usdt = [p for _, p in self.chosen if p["kind"] == "usdt"]
         try:
             contexts = probes.usdt_contexts(usdt) if usdt else []
         except Exception as err:  # bcc raises plain Exception
             raise JobError("attach-error", "usdt: %s" % err) from None
+        cflags = ["-D%s=%s" % (k, v) for k, v in self.defines]
+        # Kept for the job's life: a USDT context that is garbage-collected
+        # resets the probe's semaphore, and a guarded probe then never fires.
+        self.usdt_contexts = contexts
         self.bpf = self._compile(cflags, contexts)
-        for _slot, point in chosen:
+        self.attach_chosen()
+
+    def plan_compile(self):
+        """Choose attach points and the macros the C is compiled with."""
+        self.chosen, self.attach_report = choose_points(self.plan["attach"])
+        flags = ["-D%s=1" % use_macro(p) for _, p in self.chosen]
+        flags += resolve_cflags(self.plan.get("resolve"))
+        flags += self._btf_cflags()
+        self.defines = [tuple(f[2:].split("=", 1)) for f in flags]
+
+    def attach_chosen(self):
+        """Attach the points that name their C function (prefixed when shared)."""
+        for _slot, point in self.chosen:
             if point.get("fn") and point["kind"] != "usdt":
-                self._attach(point)
+                self._attach(dict(point, fn=self.prefix + point["fn"]))
+
+    def source_text(self):
+        """The job's C as compiled (see _source)."""
+        return self._source()
 
     def _source(self):
         """The C to compile: printk tagging if needed, then the job's own lines.
@@ -269,7 +289,7 @@ class BccJob:
         from bcc.table import RingBuf
 
         for out in self.outputs("events"):
-            table = self.bpf[out["map"]]
+            table = self._map(out["map"])
 
             def handle(cpu, data, size, table=table, out=out):
                 on_event(self, out, struct_dict(table.event(data)))
@@ -320,12 +340,12 @@ class BccJob:
         """Zero the histogram and table maps: the window opens now."""
         for out in self.plan["outputs"]:
             if out["kind"] in ("histogram", "table", "stacks", "series"):
-                self.bpf[out["map"]].clear()
+                self._map(out["map"]).clear()
 
     def read_hist(self, out):
         """Return {label: [slot counts]} for a histogram output."""
         slots = {}
-        for key, value in self.bpf[out["map"]].items():
+        for key, value in self._map(out["map"]).items():
             count = plain(value)
             if not count:
                 continue
@@ -347,7 +367,7 @@ class BccJob:
     def read_table(self, out, limit=10000):
         """Return [{key, value}] for a table output, largest values first."""
         rows = []
-        for key, value in self.bpf[out["map"]].items():
+        for key, value in self._map(out["map"]).items():
             label = plain(key)
             if isinstance(label, dict):
                 label = self.decoders.apply(label, out.get("decode"))
@@ -360,7 +380,7 @@ class BccJob:
 
     def read_series(self, out):
         """Read and zero a series map: {field name: count} by array index."""
-        table = self.bpf[out["map"]]
+        table = self._map(out["map"])
         values = {}
         for key, value in table.items():
             index = plain(key)
@@ -387,7 +407,7 @@ class BccJob:
         from bcc import BPF
 
         seen = self.__dict__.setdefault("_warm_pids", set())
-        for key in self.bpf[out["map"]].keys():
+        for key in self._map(out["map"]).keys():
             pid = getattr(key, "pid", 0)
             if pid and pid not in seen:
                 seen.add(pid)
@@ -398,7 +418,7 @@ class BccJob:
 
     def read_stacks(self, out, limit=5000):
         """Fold a (pid, stack ids, comm) -> count map into [{key: folded, value}]."""
-        counts, stacks = self.bpf[out["map"]], self.bpf[out["stack_map"]]
+        counts, stacks = self._map(out["map"]), self._map(out["stack_map"])
         items = sorted(counts.items(), key=lambda kv: -kv[1].value)[:limit]
         folded = {}
         for key, value in items:
@@ -436,13 +456,33 @@ class BccJob:
             names.append(name.replace(";", ":"))
         return names
 
-    def close(self):
-        """Detach every probe and free the maps."""
-        if self.bpf is not None:
-            try:
+    def close_quietly(self):
+        """Drop a half-made shared module after a failed group compile."""
+        try:
+            if self.bpf is not None and (self.shared is None or self.shared):
                 self.bpf.cleanup()
-            finally:
+        except Exception:
+            pass
+        self.bpf, self.shared, self.prefix = None, None, ""
+        self._ring = self._perf = False
+
+    def _map(self, name):
+        """A map of this job (prefixed when the module is shared)."""
+        return self.bpf[self.prefix + name]
+
+    def close(self):
+        """Detach every probe and free the maps (a shared module: by its last user)."""
+        if self.bpf is None:
+            return
+        if self.shared is not None:
+            self.shared.remove(self)
+            if self.shared:
                 self.bpf = None
+                return
+        try:
+            self.bpf.cleanup()
+        finally:
+            self.bpf = None
 
 
 def _relined(source, name):

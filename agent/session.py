@@ -186,39 +186,87 @@ class Session:
                 return msg
 
     def _prepare(self, job_plans):
-        """Compile and attach every job; ready or error for each."""
-        from agent.backend import BccJob, JobError
+        """Compile and attach every job; ready or error for each.
 
+        Jobs that can share a BCC module are compiled together first (one
+        clang start instead of one per job); any job of a group that fails
+        that way is compiled alone, which is where its own error shows.
+        """
+        from agent.backend import BccJob
+
+        jobs = []
         for plan in job_plans:
             if "source" not in plan:
                 with open(os.path.join(self.cache_dir, plan["source_file"])) as f:
                     plan["source"] = f.read()
             job = BccJob(plan, self.decoders)
             job.cache_dir = self.cache_dir
+            jobs.append(job)
+        alone = self._prepare_together(jobs)
+        for job in jobs:
+            if job in alone:
+                self._prepare_alone(job)
+
+    def _prepare_together(self, jobs):
+        """Compile mergeable jobs in groups; return the jobs left to compile alone."""
+        from agent import onepass
+        from agent.backend import JobError
+
+        alone = [job for job in jobs if not onepass.mergeable(job)]
+        candidates = []
+        for job in jobs:
+            if job in alone:
+                continue
+            try:
+                job.plan_compile()
+                candidates.append(job)
+            except JobError:
+                alone.append(job)  # compiled alone, its error is reported there
+        for group in onepass.groups(candidates):
+            if len(group) < 2:
+                alone.extend(group)
+                continue
             began = time.monotonic()
             try:
-                job.prepare()
-            except JobError as err:
-                job.close()
-                self.out.send(
-                    "error",
-                    job=job.id,
-                    outcome=err.outcome,
-                    reason=err.reason,
-                    attach=job.attach_report,
-                )
+                onepass.compile_group(group)
+            except Exception as err:  # any failure: fall back, never lose a job
+                log("one-pass compile of %s failed (%s); compiling them one by one"
+                    % (", ".join(j.id for j in group), str(err).splitlines()[0]))
+                for job in group:
+                    job.close_quietly()
+                alone.extend(group)
                 continue
             spent = time.monotonic() - began
             self.compile_s += spent
-            job.open_events(self._on_event, self._on_lost)
-            self.jobs.append(job)
-            self.out.send(
-                "ready",
-                job=job.id,
-                attach=job.attach_report,
-                compile_s=round(spent, 3),
-                notes=job.notes,
-            )
+            for job in group:
+                job.notes.append("compiled in one pass with %s" % ", ".join(
+                    j.id for j in group if j is not job))
+                self._ready(job, spent / len(group))
+        return alone
+
+    def _ready(self, job, spent):
+        """A prepared job: open its buffers and say ready."""
+        job.open_events(self._on_event, self._on_lost)
+        self.jobs.append(job)
+        self.out.send("ready", job=job.id, attach=job.attach_report,
+                      compile_s=round(spent, 3), notes=job.notes)
+
+    def _prepare_alone(self, job):
+        """Compile one job in its own module; ready or error."""
+        from agent.backend import JobError
+
+        job.prefix, job.shared, job.bpf = "", None, None
+        began = time.monotonic()
+        try:
+            job.prepare()
+        except JobError as err:
+            job.close()
+            self.out.send("error", job=job.id, outcome=err.outcome,
+                          reason=err.reason, attach=job.attach_report)
+            return
+        spent = time.monotonic() - began
+        self.compile_s += spent
+        self._ready(job, spent)
 
     def _trace(self, plan):
         """Wait for start, trace one window, send the outputs and done."""

@@ -1,0 +1,90 @@
+"""Tutorial lesson task_switch on the sshd test fleet.
+
+Two processes, A and its child B, are pinned to one CPU and made SCHED_FIFO
+(so no ordinary task can run between them), then ping-pong one byte over two
+pipes 200 times: A writes and blocks reading B's answer, B reads and answers.
+Each round hands the CPU from A to B and back, so on every host (the three
+hosts share this kernel) the rows "A,B" and "B,A" count at least 200 switches,
+and not many more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+
+pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
+
+PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "task_switch" / "playbook.yaml"
+ROUNDS = 200
+
+# argv: cpu rounds. Prints "A_PID B_PID" when both are done.
+PING_PONG = r"""
+import os, sys
+os.sched_setaffinity(0, {int(sys.argv[1])})
+os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+rounds = int(sys.argv[2])
+ping_r, ping_w = os.pipe()
+pong_r, pong_w = os.pipe()
+child = os.fork()
+if child == 0:
+    for _ in range(rounds):
+        os.read(ping_r, 1)
+        os.write(pong_w, b"o")
+    os._exit(0)
+for _ in range(rounds):
+    os.write(ping_w, b"i")
+    os.read(pong_r, 1)
+_, status = os.waitpid(child, 0)
+assert status == 0
+print(os.getpid(), child)
+"""
+
+
+@pytest.fixture(scope="module")
+def lesson_run(ssh_fleet, tmp_path_factory):
+    tmp: Path = tmp_path_factory.mktemp("tutorial_task_switch")
+    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
+    proc = start_fleet(tmp / "runs", "run", str(PLAYBOOK), "-i", str(inv), "--json",
+                       "--duration", "4s")
+    try:
+        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
+        cpu = max(os.sched_getaffinity(0))
+        done = subprocess.run([sys.executable, "-c", PING_PONG, str(cpu), str(ROUNDS)],
+                              capture_output=True, text=True, timeout=30, check=True)
+        a, b = (int(x) for x in done.stdout.split())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    return json.loads(out), [h["name"] for h in ssh_fleet.hosts], a, b
+
+
+def test_every_host_used_sched_switch(lesson_run):
+    results, hosts, _, _ = lesson_run
+    for name in hosts:
+        host = results["hosts"][name]
+        assert host["outcome"] == "ok", host["reason"]
+        used = [a["used"] for a in host["jobs"]["task_switch"]["attach"]]
+        assert used == ["tracepoint:sched:sched_switch"]
+
+
+def test_ping_pong_pairs_on_every_host(lesson_run):
+    results, hosts, a, b = lesson_run
+    job = next(j for j in results["jobs"] if j["job"] == "task_switch")
+    assert job["kind"] == "table" and job["unit"] == "switches" and job["top"] == 10
+    rows = {row["key"]: row for row in job["rows"]}
+    for key in (f"{a},{b}", f"{b},{a}"):
+        row = rows[key]
+        for name in hosts:
+            # every round switches both ways; fork and exit may add one or two
+            assert ROUNDS <= row["hosts"][name] <= ROUNDS + 5, (key, name, row)
+        assert row["total"] == sum(row["hosts"][name] for name in hosts)
+    totals = [r["total"] for r in job["rows"]]
+    assert totals == sorted(totals, reverse=True)

@@ -175,9 +175,9 @@ def linear_lines(slots: Sequence[int], unit: str) -> list[str]:
     return lines
 
 
-def _add_row(table: Table, *cells: str, **options: Any) -> None:
+def _add_row(table: Table, *cells: str | Text, **options: Any) -> None:
     """Add a row of plain cells: host names, keys and event fields are not markup."""
-    table.add_row(*(Text(cell) for cell in cells), **options)
+    table.add_row(*(c if isinstance(c, Text) else Text(c) for c in cells), **options)
 
 
 def _stats_cells(stats: Mapping[str, Any] | None) -> list[str]:
@@ -300,20 +300,28 @@ def _print_events(
     hosts = max((len(e["host"]) for e in events), default=4)
     table.add_column("HOST", no_wrap=True, overflow="ellipsis",
                      min_width=min(hosts, 10))
+    numeric = []
     for column in columns:
         header = column["field"].upper()
         if column.get("unit"):
             header += f"\n{column['unit']}"
         values = [e.get(column["field"]) for e in events]
-        if values and all(_is_number(v) or v is None for v in values):
-            # numbers are never cut; text columns give way, with an ellipsis
+        is_number = bool(values) and all(_is_number(v) or v is None for v in values)
+        numeric.append(is_number)
+        if is_number:
+            # numbers are never cut; text columns give way first
             width = max(len(_cell(v)) for v in values)
             table.add_column(Text(header), no_wrap=True, justify="right",
-                             min_width=max(width, 1))
+                             min_width=max(width, len(header.split("\n")[0]), 1))
         else:
-            table.add_column(Text(header), no_wrap=True, overflow="ellipsis")
+            table.add_column(Text(header, no_wrap=True, overflow="ellipsis"),
+                             no_wrap=False, overflow="ellipsis")
     for event in events:
-        cells = [_cell(event.get(c["field"])) for c in columns]
+        cells = [
+            _cell(event.get(c["field"])) if num
+            else Text(_cell(event.get(c["field"])), no_wrap=True, overflow="ellipsis")
+            for c, num in zip(columns, numeric)
+        ]
         _add_row(table, _clock(event["ts_ns"]), event["host"], *cells)
     if table.row_count:
         console.print(table)

@@ -44,9 +44,8 @@ def dd_run(tmp_path_factory):
 
 def test_queue_column_follows_bytes(dd_run):
     fields = [c["field"] for c in dd_run["job"]["columns"]]
-    assert fields == ["comm", "pid", "disk", "rwbs", "sector", "bytes", "queue_us",
-                      "lat_us"]
-    assert dd_run["job"]["columns"][6] == {"field": "queue_us", "unit": "usecs"}
+    assert fields == ["comm", "pid", "disk", "rwbs", "bytes", "queue_us", "lat_us"]
+    assert dd_run["job"]["columns"][5] == {"field": "queue_us", "unit": "usecs"}
 
 
 def test_every_write_has_a_sane_queued_time(dd_run):

@@ -120,7 +120,8 @@ def rename(text, names, prefix):
             pending_struct = False
         generated = prev == "struct" and token.startswith("tracepoint__")
         if token in names and prev not in (".", "->") and not generated:
-            field = struct_depth and _next_significant(tokens, i) in (";", "[", ":", ",")
+            after = _next_significant(tokens, i)
+            field = struct_depth and after in (";", "[", ":", ",")
             if not field:
                 token = prefix + token
         out.append(token)

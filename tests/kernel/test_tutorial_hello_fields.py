@@ -25,7 +25,9 @@ CHILDREN = 5
 FORKER = ("import subprocess, sys\n"
           "for _ in range(int(sys.argv[1])):\n"
           "    subprocess.run(['true'], check=True)\n")
-MESSAGE = re.compile(r"^Hello, World! tgid=(?P<tgid>\d+) uid=(?P<uid>\d+) nr=(?P<nr>-?\d+)$")
+MESSAGE = re.compile(
+    r"^Hello, World! tgid=(?P<tgid>\d+) uid=(?P<uid>\d+) nr=(?P<nr>-?\d+)$"
+)
 # x86-64 syscall numbers of clone, fork, vfork, clone3 (the lines say which)
 TASK_SYSCALLS = {56, 57, 58, 435}
 

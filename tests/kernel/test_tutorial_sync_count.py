@@ -53,7 +53,8 @@ def count_run(ssh_fleet, tmp_path_factory):
 
 
 def output(results: dict, name: str) -> dict:
-    return next(j for j in results["jobs"] if j["job"] == "sync_count" and j["output"] == name)
+    return next(j for j in results["jobs"]
+                if j["job"] == "sync_count" and j["output"] == name)
 
 
 def test_every_host_ok(count_run):

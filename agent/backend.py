@@ -456,6 +456,27 @@ class BccJob:
             names.append(name.replace(";", ":"))
         return names
 
+    def probe_fds(self):
+        """Take this module's probe (perf event) fds out of BCC's hands.
+
+        The caller closes them, in parallel: each detach waits for the kernel's
+        RCU grace periods (~70 ms a tracepoint here), so a module with dozens of
+        probes takes seconds to detach one by one.
+        """
+        if self.bpf is None or (self.shared and self.shared[0] is not self):
+            return []
+        bpf, fds = self.bpf, []
+        for table in (bpf.tracepoint_fds, bpf.raw_tracepoint_fds, bpf.uprobe_fds):
+            fds += list(table.values())
+            table.clear()
+        for per_fn in bpf.kprobe_fds.values():
+            fds += list(per_fn.values())
+        bpf.kprobe_fds.clear()
+        for per_cpu in bpf.open_perf_events.values():
+            fds += list(per_cpu.values())
+        bpf.open_perf_events.clear()
+        return [fd for fd in fds if isinstance(fd, int)]
+
     def close_quietly(self):
         """Drop a half-made shared module after a failed group compile."""
         try:

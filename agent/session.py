@@ -168,8 +168,7 @@ class Session:
         try:
             return self._trace(plan)
         finally:
-            for job in self.jobs:
-                job.close()
+            detach_all(self.jobs)
 
     def _wait_for(self, kind, timeout):
         """Wait for one message type; None on EOF, stop or timeout."""
@@ -462,6 +461,27 @@ class Session:
                     events=events[i : i + BATCH_MAX],
                     lost=lost if i == 0 else 0,
                 )
+
+
+def detach_all(jobs):
+    """Detach every probe, closing probe fds in parallel, then free the modules."""
+    fds = [fd for job in jobs for fd in job.probe_fds()]
+    threads = [threading.Thread(target=_close_fds, args=(fds[i::32],))
+               for i in range(min(32, len(fds)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for job in jobs:
+        job.close()
+
+
+def _close_fds(fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def peak_rss_kb():

@@ -278,8 +278,10 @@ class HostRun:
         """EOF to the agent, wait briefly for it to exit, close the connection."""
         if self.proc is not None:
             self.proc.close_stdin()
-            if await self.proc.wait(3) is None:
+            status = await self.proc.wait(10)  # detaching many probes takes a while
+            if status is None:
                 self.proc.kill()
+            self.log(f"# agent exit status {status}")
         if self.transport is not None:
             await self.transport.close()
         for f in self._event_files.values():

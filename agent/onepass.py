@@ -9,9 +9,10 @@ merged into one module where that is possible:
   through a macro (``#define counts fj0_counts`` does not work);
 - ``TRACEPOINT_PROBE(cat, name)`` becomes an ordinary function attached
   explicitly, since two jobs cannot both use the auto-attach name;
-- BCC generates a tracepoint's argument struct at each function using it, so
-  two jobs on the same tracepoint cannot share a module: they go to different
-  groups;
+- BCC generates a tracepoint's argument struct at each function taking it as
+  a parameter, so only the first probe on a tracepoint in a module takes it;
+  later ones take ``void *`` and cast (jobs that declare such a parameter
+  by hand go to different modules);
 - each job's ``-D`` flags become ``#define``/``#undef`` around its text.
 
 Any failure of a merged compile falls back to compiling each job alone, so the
@@ -40,16 +41,30 @@ MACRO_DEF = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)", re.M)
 AUTO_NAMES = re.compile(
     r"\b(kprobe__|kretprobe__|raw_tracepoint__|kfunc__|lsm__)\w+"
 )
+CAST_MARK = "/*FLEET_CAST %s*/"
+CAST = re.compile(r"/\*FLEET_CAST ([^*]+)\*/(\s*(?:#line[^\n]*\n\s*)?)\{")
+
+
+def _insert_casts(text):
+    """Open each cast-marked probe body with ``struct ... *args = fleet_tp_ctx;``."""
+    return CAST.sub(lambda m: "%s{ %s *args = fleet_tp_ctx;" % (m.group(2), m.group(1)),
+                    text)
+
+
 KEYWORDS = {"int", "char", "void", "struct", "static", "const", "return", "if",
             "else", "for", "while", "sizeof", "unsigned", "long", "u32", "u64",
             "s32", "s64", "u8", "u16", "args", "ctx"}
 
 
 def tracepoints(text):
-    """The tracepoints a job's text uses, as {"cat:name"} (conservative)."""
-    found = {"%s:%s" % m for m in TP_PROBE.findall(text)}
-    found |= {"%s:%s" % m for m in TP_STRUCT.findall(text)}
-    return found
+    """Tracepoints whose args struct a job declares itself, not via TRACEPOINT_PROBE.
+
+    TRACEPOINT_PROBE uses are rewritten so that only the first one in a module
+    makes BCC generate the struct; a hand-written ``struct tracepoint__x__y``
+    parameter always does, so two such jobs must not share a module.
+    """
+    without_macros = TP_PROBE.sub("", text)
+    return {"%s:%s" % m for m in TP_STRUCT.findall(without_macros)}
 
 
 def mergeable(job):
@@ -137,10 +152,10 @@ def compile_group(jobs):
 
     from agent.backend import _CapturedStderr
 
-    parts, attach = [], []
+    parts, attach, generated = [], [], set()
     for index, job in enumerate(jobs):
         job.prefix = "fj%d_" % index
-        text, points = namespaced(job, job.prefix)
+        text, points = namespaced(job, job.prefix, generated)
         parts.append(text)
         attach.append(points)
     with _CapturedStderr():
@@ -150,13 +165,34 @@ def compile_group(jobs):
         job.bpf, job.shared = bpf, shared
         for name, target in points:
             if lib.bpf_function_start(bpf.module, name.encode()):
-                bpf.attach_tracepoint(tp=target, fn_name=name)
+                _attach_tracepoint(bpf, lib, target, name)
         job.attach_chosen()
     return bpf
 
 
-def namespaced(job, prefix):
-    """A job's text for a shared module, and the tracepoint functions to attach."""
+def _attach_tracepoint(bpf, lib, target, name):
+    """Attach one function; several functions of a module may share a tracepoint.
+
+    (BCC's attach_tracepoint keeps one fd per tracepoint name.)
+    """
+    from bcc import BPF
+
+    fn = bpf.load_func(name.encode(), BPF.TRACEPOINT)
+    category, event = target.encode().split(b":")
+    fd = lib.bpf_attach_tracepoint(fn.fd, category, event)
+    if fd < 0:
+        raise OSError("cannot attach %s to tracepoint %s" % (name, target))
+    bpf.tracepoint_fds[target.encode() + b"#" + name.encode()] = fd
+
+
+def namespaced(job, prefix, generated=None):
+    """A job's text for a shared module, and the tracepoint functions to attach.
+
+    ``generated`` holds the tracepoints whose args struct an earlier job of the
+    module already made BCC generate: later probes on them take ``void *``
+    and cast, so the struct is not generated (and defined) twice.
+    """
+    generated = set() if generated is None else generated
     text = job.source_text()
     attach = []
 
@@ -164,10 +200,14 @@ def namespaced(job, prefix):
         category, event = match.group(1), match.group(2)
         name = "%stp__%s__%s" % (prefix, category, event)
         attach.append((name, "%s:%s" % (category, event)))
-        return "int %s(struct tracepoint__%s__%s *args)" % (name, category, event)
+        struct = "struct tracepoint__%s__%s" % (category, event)
+        if (category, event) in generated:
+            return "int %s(void *fleet_tp_ctx)%s" % (name, CAST_MARK % struct)
+        generated.add((category, event))
+        return "int %s(%s *args)" % (name, struct)
 
     names = declared_names(job.plan["source"])
-    text = TP_PROBE.sub(probe, rename(text, names, prefix))
+    text = _insert_casts(TP_PROBE.sub(probe, rename(text, names, prefix)))
     for name in sorted(n for n in names if n.startswith("tracepoint__")):
         category, event = TP_STRUCT.match(name).groups()
         attach.append((prefix + name, "%s:%s" % (category, event)))

@@ -69,11 +69,43 @@ class Job:
             {"points": [{"kind": k} for k in kinds]}]}
 
 
-def test_jobs_on_one_tracepoint_go_to_different_groups():
+def test_probes_on_one_tracepoint_share_a_group():
     a = Job("TRACEPOINT_PROBE(block, block_rq_issue) { return 0; }")
     b = Job("TRACEPOINT_PROBE(block, block_rq_issue) { return 1; }")
+    assert onepass.groups([a, b]) == [[a, b]]
+
+
+def test_hand_written_args_structs_on_one_tracepoint_do_not():
+    fn = "int f(struct tracepoint__block__block_rq_issue *args) { return %d; }"
+    a, b = Job(fn % 0), Job(fn % 1)
     c = Job("TRACEPOINT_PROBE(sched, sched_switch) { return 0; }")
     assert onepass.groups([a, b, c]) == [[a, c], [b]]
+
+
+class TextJob(Job):
+    defines = [("FLEET_BTF", "1")]
+    trace = None
+
+    def source_text(self):
+        return '#line 1 "p.c"\n' + self.plan["source"]
+
+
+def test_second_probe_on_a_tracepoint_casts_instead_of_redeclaring():
+    source = ("BPF_HASH(seen, u32, u64);\n"
+              "TRACEPOINT_PROBE(block, block_rq_issue)\n#line 3 \"p.c\"\n{\n"
+              "    u32 k = args->dev; seen.increment(k); return 0;\n}\n")
+    generated = set()
+    first, points1 = onepass.namespaced(TextJob(source), "fj0_", generated)
+    second, points2 = onepass.namespaced(TextJob(source), "fj1_", generated)
+    assert ("int fj0_tp__block__block_rq_issue("
+            "struct tracepoint__block__block_rq_issue *args)") in first
+    assert "int fj1_tp__block__block_rq_issue(void *fleet_tp_ctx)" in second
+    assert "{ struct tracepoint__block__block_rq_issue *args = fleet_tp_ctx;" in second
+    assert "fj1_seen.increment(k)" in second
+    assert second.startswith("#define FLEET_BTF 1\n")
+    assert "#undef FLEET_BTF" in second
+    assert points1 == [("fj0_tp__block__block_rq_issue", "block:block_rq_issue")]
+    assert points2 == [("fj1_tp__block__block_rq_issue", "block:block_rq_issue")]
 
 
 @pytest.mark.parametrize("source, kinds, ok", [

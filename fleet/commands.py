@@ -26,21 +26,20 @@ from .report.progress import LiveProgress
 from .report.terminal import render_report
 
 
-def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
-    """Plan, execute with live progress, then print the report or the JSON."""
-    plan = plan_run(
-        playbook,
-        catalog,
-        args.inventory,
-        args.limit,
-        Path(args.runs),
-        args.known_hosts,
-        args.timeout,
-    )
+def _plan(playbook: Playbook, catalog: Catalog, args):
+    """The run plan from a playbook and the target options of the command line."""
+    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
+                    args.known_hosts, args.timeout)
     if args.forks is not None:
         if args.forks < 1:
             raise InputError(f"--forks must be at least 1, got {args.forks}")
         plan.options.forks = args.forks
+    return plan
+
+
+def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
+    """Plan, execute with live progress, then print the report or the JSON."""
+    plan = _plan(playbook, catalog, args)
     err.print(
         f"Tracing {len(plan.hosts)} host(s) for {playbook.duration:g}s with "
         f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
@@ -143,17 +142,7 @@ def cmd_check(args, err: Console) -> int:
         playbook = load_playbook(Path(args.playbook), catalog)
     else:
         playbook = _catalog_playbook(catalog, args.pattern)
-    plan = plan_run(
-        playbook,
-        catalog,
-        args.inventory,
-        args.limit,
-        Path(args.runs),
-        args.known_hosts,
-        args.timeout,
-    )
-    if args.forks is not None:
-        plan.options.forks = max(1, args.forks)
+    plan = _plan(playbook, catalog, args)
     err.print(
         f"Checking {len(plan.jobs)} job(s) on {len(plan.hosts)} host(s)...",
         highlight=False,

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Callable, TextIO
 
+from fleet import wire
 from fleet.merge import (
     hist_stats,
     iter_jsonl,
@@ -39,19 +40,7 @@ __all__ = [
 SCHEMA = 1
 
 # Every outcome a host can end with, in the order reports list them.
-OUTCOMES = (
-    "ok",
-    "unreachable",
-    "auth-failed",
-    "host-key-failed",
-    "no-bcc",
-    "compile-error",
-    "attach-error",
-    "lost-events",
-    "timeout",
-    "agent-crashed",
-    "interrupted",
-)
+OUTCOMES = wire.OUTCOMES
 
 # Ansible counts a host it could not log in to as unreachable, not as failed.
 UNREACHABLE = frozenset({"unreachable", "auth-failed", "host-key-failed"})

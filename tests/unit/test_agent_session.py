@@ -23,7 +23,7 @@ for _p in (str(REPO), str(REPO / "fleet")):
 
 import wire  # noqa: E402
 
-from agent import backend, decode, facts, session  # noqa: E402
+from agent import attach, backend, decode, facts, session  # noqa: E402
 from agent import btf as btf_mod  # noqa: E402
 from agent.backend import (  # noqa: E402
     BccJob,
@@ -621,7 +621,7 @@ def checked(monkeypatch):
         calls.append(point_label(point))
         return UNAVAILABLE.get(point_label(point))
 
-    monkeypatch.setattr(backend, "point_unavailable", fake)
+    monkeypatch.setattr(attach, "point_unavailable", fake)
     return calls
 
 
@@ -731,7 +731,7 @@ def tracefs(tmp_path, monkeypatch):
     (base / "events" / "enable").write_text("0\n")  # a file among the categories
     monkeypatch.setattr(facts, "tracefs_dir", lambda: str(base))
     symbols = {"vfs_read"}
-    monkeypatch.setattr(backend, "_kernel_symbol_exists", lambda name: name in symbols)
+    monkeypatch.setattr(attach, "_kernel_symbol_exists", lambda name: name in symbols)
     return base
 
 
@@ -818,7 +818,7 @@ def test_point_unavailable_without_tracefs(monkeypatch):
 )
 def test_resolve_cflags(monkeypatch, resolve, flags):
     devs = {"sda": SDA, "nvme0n1": (259 << 20) | 0, "zero": 0}
-    monkeypatch.setattr(backend, "disk_dev", devs.get)
+    monkeypatch.setattr(attach, "disk_dev", devs.get)
     assert resolve_cflags(resolve) == flags
 
 
@@ -1066,7 +1066,7 @@ def test_attach_failure_is_an_attach_error(point, reason):
 
 
 def test_prepare_passes_use_macros_and_resolved_flags(monkeypatch, checked):
-    monkeypatch.setattr(backend, "disk_dev", {"sda": SDA}.get)
+    monkeypatch.setattr(attach, "disk_dev", {"sda": SDA}.get)
     plan = {
         "id": "j",
         "source": "",

@@ -1,9 +1,12 @@
-"""Helpers for end-to-end tests: write inventories, run the real `fleet` CLI."""
+"""Helpers for end-to-end tests: write inventories, run the real `fleet` CLI around
+workloads, pick results apart, loopback sockets, recorded fixtures."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -133,3 +136,177 @@ def bpf_prog_ids() -> set[int]:
         check=True,
     )
     return {p["id"] for p in json.loads(out.stdout or "[]")}
+
+
+# ---------------------------------------------------------------------------
+# picking things out of results
+
+
+def host_names(fleet) -> list[str]:
+    """The names of the fleet's hosts, in order."""
+    return [h["name"] for h in fleet.hosts]
+
+
+def job_named(results: dict, name: str, key: str = "job") -> dict:
+    """The first output entry of results whose `key` ("job" or "name") is name."""
+    return next(j for j in results["jobs"] if j[key] == name)
+
+
+def host_events(job: dict, host: str, pids=None) -> list[dict]:
+    """The job's events from one host, only those of `pids` if given."""
+    return [e for e in job["events"]
+            if e["host"] == host and (pids is None or e["pid"] in pids)]
+
+
+def rows_by_key(job: dict) -> dict:
+    """A table output's rows by key."""
+    return {row["key"]: row for row in job["rows"]}
+
+
+def slot(stats: dict, index: int) -> int:
+    """A histogram's count in slot index (0 past the last slot)."""
+    slots = stats["slots"]
+    return slots[index] if index < len(slots) else 0
+
+
+# ---------------------------------------------------------------------------
+# running fleet around a workload
+
+
+def param_args(*params: str) -> list[str]:
+    """-p PARAM for each param."""
+    return [a for p in params for a in ("-p", p)]
+
+
+def run_in_window(runs: Path, hosts: int, args, workload=None, timeout: float = 120):
+    """Start `fleet ARGS`, run workload() once the window is open on `hosts`
+    hosts, wait for fleet (exit 0); return (parsed --json output, workload's value).
+    """
+    proc = start_fleet(runs, *args)
+    try:
+        wait_for_window(runs, hosts)
+        value = workload() if workload is not None else None
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    return json.loads(out), value
+
+
+def trace_local(runs: Path, job: str, *params: str, workload=None,
+                duration: str = "3s", timeout: float = 120):
+    """`fleet trace JOB -d DURATION --json -p PARAMS` on localhost around workload();
+    checks localhost's outcome is ok; return (results, workload's value)."""
+    results, value = run_in_window(
+        runs, 1, ["trace", job, "-d", duration, "--json", *param_args(*params)],
+        workload, timeout)
+    assert results["hosts"]["localhost"]["outcome"] == "ok"
+    return results, value
+
+
+# ---------------------------------------------------------------------------
+# workloads
+
+
+def start_waiting(argv: list[str], stdout: bool = False) -> subprocess.Popen:
+    """Start a workload that waits for a line ("go") on its stdin."""
+    return subprocess.Popen(argv, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE if stdout else None, text=True)
+
+
+def go(work: subprocess.Popen, timeout: float = 30):
+    """Tell a start_waiting() workload to go and wait for it; its (stdout, stderr)."""
+    return work.communicate("go\n", timeout=timeout)
+
+
+def run_syncs(count: int, gap_s: float, timeout: float = 60) -> list[int]:
+    """Start `sync` count times, gap_s apart (by the clock, not after each
+    returns: a sync with many dirty pages may take long); return their pids."""
+    import time
+
+    children, t0 = [], time.monotonic()
+    for i in range(count):
+        time.sleep(max(0.0, t0 + i * gap_s - time.monotonic()))
+        children.append(subprocess.Popen(["sync"]))
+    assert all(child.wait(timeout=timeout) == 0 for child in children)
+    return [child.pid for child in children]
+
+
+def dd_direct(path: Path, bs, count: int, wait: bool = True):
+    """dd `count` blocks of `bs` from /dev/zero to path with O_DIRECT.
+
+    wait=True: run to completion (checked); wait=False: the started Popen.
+    """
+    argv = ["dd", "if=/dev/zero", f"of={path}", f"bs={bs}", f"count={count}",
+            "oflag=direct"]
+    if not wait:
+        return subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    return subprocess.run(argv, check=True, stderr=subprocess.DEVNULL, timeout=60)
+
+
+def disk_of(path: Path) -> str:
+    """The whole disk holding ``path``: block tracepoints name disks, not partitions."""
+    dev = os.stat(path).st_dev
+    sysdev = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}").resolve()
+    if (sysdev / "partition").exists():
+        sysdev = sysdev.parent
+    return sysdev.name
+
+
+# ---------------------------------------------------------------------------
+# loopback sockets
+
+
+def loopback_listener(family: int = socket.AF_INET, host: str = "127.0.0.1",
+                      port: int = 0, backlog: int = 8) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: any free port)."""
+    s = socket.socket(family)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind((host, port))
+    s.listen(backlog)
+    return s
+
+
+def free_port() -> int:
+    """A port free on both 127.0.0.1 and ::1 right now."""
+    for _ in range(20):
+        with socket.socket() as s4:
+            s4.bind(("127.0.0.1", 0))
+            port = s4.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET6) as s6:
+                    s6.bind(("::1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no port free on both 127.0.0.1 and ::1")
+
+
+def address(text: str) -> str:
+    """An address as text, IPv4-mapped IPv6 written as plain IPv4."""
+    addr = ipaddress.ip_address(text)
+    return str(getattr(addr, "ipv4_mapped", None) or addr)
+
+
+# ---------------------------------------------------------------------------
+# recorded fixtures
+
+REPORT_FIXTURES = Path(__file__).resolve().parent / "unit" / "fixtures" / "report"
+
+
+def load_report_fixture() -> tuple[dict, list, list]:
+    """Return (meta, jobs, host_raws) of the recorded report fixture, event file
+    paths made absolute."""
+    meta, jobs, raws = (
+        json.loads((REPORT_FIXTURES / name).read_text())
+        for name in ("meta.json", "jobs.json", "host_raws.json")
+    )
+    for raw in raws:
+        for outputs in (raw.get("outputs") or {}).values():
+            for out in outputs.values():
+                if "file" in out:
+                    out["file"] = str(REPORT_FIXTURES / out["file"])
+    return meta, jobs, raws

@@ -14,6 +14,7 @@
 #define FLEET_IPPROTO_TCP 6
 #define FLEET_AF_INET 2
 #define FLEET_AF_INET6 10
+#define FLEET_TCP_CLOSE 7
 #define FLEET_TCP_ESTABLISHED 1
 #define FLEET_TCP_SYN_RECV 3
 
@@ -61,6 +62,15 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 {
     if (args->protocol != FLEET_IPPROTO_TCP)
         return 0;
+#ifdef FLEET_BTF
+    if (args->newstate == FLEET_TCP_CLOSE) {
+        /* Closed before any accept (e.g. its listener closed): forget it, or
+         * a later socket at the same address would inherit it. */
+        u64 gone = (u64)args->skaddr;
+        established.delete(&gone);
+        return 0;
+    }
+#endif
     if (args->oldstate != FLEET_TCP_SYN_RECV || args->newstate != FLEET_TCP_ESTABLISHED)
         return 0;
 {% if port is not none %}

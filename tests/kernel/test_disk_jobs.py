@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
+import fleetrun
 import pytest
 from fleetrun import (
     agent_pids,
@@ -24,17 +24,7 @@ WRITES = 200  # dd's direct writes, 4 KiB each: each one is one block I/O
 
 def dd_direct(path: Path) -> int:
     """Write WRITES blocks with O_DIRECT; return dd's pid."""
-    proc = subprocess.Popen(
-        [
-            "dd",
-            "if=/dev/zero",
-            f"of={path}",
-            "bs=4k",
-            f"count={WRITES}",
-            "oflag=direct",
-        ],
-        stderr=subprocess.DEVNULL,
-    )
+    proc = fleetrun.dd_direct(path, "4k", WRITES, wait=False)
     assert proc.wait(60) == 0
     return proc.pid
 

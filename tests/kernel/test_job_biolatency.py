@@ -7,13 +7,10 @@ per_disk too, keys read "FLAGS,DISK". (test_disk_jobs.py covers the defaults.)
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import dd_direct, disk_of, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -21,28 +18,11 @@ WRITES = 100
 HOST = "localhost"
 
 
-def disk_of(path: Path) -> str:
-    """The whole disk holding ``path``: block tracepoints name disks, not partitions."""
-    dev = os.stat(path).st_dev
-    sysdev = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}").resolve()
-    if (sysdev / "partition").exists():
-        sysdev = sysdev.parent
-    return sysdev.name
-
-
 def run_biolatency(tmp_path: Path, *params: str) -> dict:
     """One biolatency window around WRITES direct 4 KiB writes."""
-    args = [a for p in params for a in ("-p", p)]
-    runs = tmp_path / "runs"
-    proc = start_fleet(runs, "trace", "biolatency", "-d", "3s", "--json", *args)
-    wait_for_window(runs, 1)
-    subprocess.run(["dd", "if=/dev/zero", f"of={tmp_path / 'ddfile'}", "bs=4k",
-                    f"count={WRITES}", "oflag=direct"], check=True,
-                   stderr=subprocess.DEVNULL, timeout=60)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"][HOST]["outcome"] == "ok"
+    results, _ = trace_local(
+        tmp_path / "runs", "biolatency", *params, timeout=60,
+        workload=lambda: dd_direct(tmp_path / "ddfile", "4k", WRITES))
     return results["jobs"][0]
 
 

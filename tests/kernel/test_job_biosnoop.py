@@ -8,11 +8,10 @@ overlap: their queued + device times added up cannot exceed dd's own run time.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import dd_direct, start_fleet, wait_for_window
 
 pytestmark = pytest.mark.kernel
 
@@ -28,9 +27,7 @@ def dd_run(tmp_path_factory):
     proc = start_fleet(runs, "trace", "biosnoop", "-d", "3s", "-p", "comm=dd", "--json")
     wait_for_window(runs, 1)
     began = time.monotonic_ns()
-    dd = subprocess.Popen(["dd", "if=/dev/zero", f"of={tmp / 'ddfile'}", "bs=4k",
-                           f"count={WRITES}", "oflag=direct"],
-                          stderr=subprocess.DEVNULL)
+    dd = dd_direct(tmp / "ddfile", "4k", WRITES, wait=False)
     assert dd.wait(60) == 0
     took_us = (time.monotonic_ns() - began) // 1000
     out, err = proc.communicate(timeout=60)

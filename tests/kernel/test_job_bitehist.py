@@ -8,13 +8,11 @@ with `discard`) send discards, which the default run leaves out.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import dd_direct, disk_of, slot, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -24,43 +22,21 @@ SLOT_4K = 3   # bpf_log2l(4) = 3: values 4..7
 HOST = "localhost"
 
 
-def disk_of(path: Path) -> str:
-    """The whole disk holding ``path``: block tracepoints name disks, not partitions."""
-    dev = os.stat(path).st_dev
-    sysdev = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}").resolve()
-    if (sysdev / "partition").exists():
-        sysdev = sysdev.parent
-    return sysdev.name
-
-
-def dd(path: Path, bs: str) -> None:
-    subprocess.run(["dd", "if=/dev/zero", f"of={path}", f"bs={bs}", f"count={BLOCKS}",
-                    "oflag=direct"], check=True, stderr=subprocess.DEVNULL, timeout=60)
-
-
 def run_bitehist(tmp_path: Path, *params: str) -> dict:
     """One bitehist window (this disk only) around the two dd runs, rm and sync."""
     work = tmp_path / "work"
     work.mkdir()
-    args = [a for p in (f"disk={disk_of(work)}", *params) for a in ("-p", p)]
-    runs = tmp_path / "runs"
-    proc = start_fleet(runs, "trace", "bitehist", "-d", "4s", "--json", *args)
-    wait_for_window(runs, 1)
-    dd(work / "big", "64k")
-    dd(work / "small", "4k")
-    (work / "big").unlink()
-    (work / "small").unlink()
-    subprocess.run(["sync", "-f", str(work)], check=True, timeout=60)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"][HOST]["outcome"] == "ok"
+
+    def workload():
+        dd_direct(work / "big", "64k", BLOCKS)
+        dd_direct(work / "small", "4k", BLOCKS)
+        (work / "big").unlink()
+        (work / "small").unlink()
+        subprocess.run(["sync", "-f", str(work)], check=True, timeout=60)
+
+    results, _ = trace_local(tmp_path / "runs", "bitehist", f"disk={disk_of(work)}",
+                             *params, duration="4s", timeout=60, workload=workload)
     return results["jobs"][0]
-
-
-def slot(stats: dict, index: int) -> int:
-    slots = stats["slots"]
-    return slots[index] if index < len(slots) else 0
 
 
 def test_write_sizes_land_in_their_slots(tmp_path):

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import job_named, param_args, start_fleet, wait_for_window
 
 pytestmark = pytest.mark.kernel
 
@@ -22,10 +22,8 @@ FAILS = 3
 
 def trace(runs: Path, *params: str) -> subprocess.Popen:
     """Start `fleet trace execsnoop` on localhost with the given -p params."""
-    args = ["trace", "execsnoop", "-d", "3s", "--json"]
-    for p in params:
-        args += ["-p", p]
-    return start_fleet(runs, *args)
+    return start_fleet(runs, "trace", "execsnoop", "-d", "3s", "--json",
+                       *param_args(*params))
 
 
 def finish(proc: subprocess.Popen) -> dict:
@@ -34,7 +32,7 @@ def finish(proc: subprocess.Popen) -> dict:
     assert proc.returncode == 0, err
     results = json.loads(out)
     assert results["hosts"]["localhost"]["outcome"] == "ok"
-    return next(j for j in results["jobs"] if j["job"] == "execsnoop")
+    return job_named(results, "execsnoop")
 
 
 def my_comm() -> str:

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import go, job_named, start_fleet, start_waiting, wait_for_window
 
 pytestmark = pytest.mark.kernel
 
@@ -40,11 +40,7 @@ def ext4(path: Path) -> bool:
 
 def traced_io(tmp_path: Path, job: str) -> list[dict]:
     """Run the workload under `fleet trace JOB -p pid=...`; return its events."""
-    work = subprocess.Popen(
-        [sys.executable, "-c", WORKLOAD, str(tmp_path / "datafile")],
-        stdin=subprocess.PIPE,
-        text=True,
-    )
+    work = start_waiting([sys.executable, "-c", WORKLOAD, str(tmp_path / "datafile")])
     try:
         proc = start_fleet(
             tmp_path / "runs",
@@ -59,12 +55,12 @@ def traced_io(tmp_path: Path, job: str) -> list[dict]:
             f"pid={work.pid}",
         )
         wait_for_window(tmp_path / "runs", 1)
-        work.communicate("go\n", timeout=30)
+        go(work)
         out, err = proc.communicate(timeout=120)
     finally:
         work.kill()
     assert proc.returncode == 0, err
-    entry = next(j for j in json.loads(out)["jobs"] if j["name"] == job)
+    entry = job_named(json.loads(out), job, key="name")
     return entry["events"]
 
 

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import job_named, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -49,22 +49,16 @@ def run_helper(tmp: Path, missing: str) -> dict:
 
 def traced(tmp: Path, *params: str) -> tuple[list, dict]:
     """Trace opensnoop with params while the helper runs; (events, helper info)."""
-    args = ["trace", "opensnoop", "-d", "3s", "--json"]
-    for p in params:
-        args += ["-p", p]
-    runs = tmp / "runs"
-    proc = start_fleet(runs, *args)
-    wait_for_window(runs, hosts=1)
     work = tmp / "work"
-    work.mkdir()
     missing = f"/nonexistent-{uuid.uuid4().hex}/file"
-    helper = run_helper(work, missing)
+
+    def workload():
+        work.mkdir()
+        return run_helper(work, missing)
+
+    results, helper = trace_local(tmp / "runs", "opensnoop", *params, workload=workload)
     helper["missing"] = missing
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"]["localhost"]["outcome"] == "ok"
-    entry = next(j for j in results["jobs"] if j["job"] == "opensnoop")
+    entry = job_named(results, "opensnoop")
     assert entry["kind"] == "events"
     return entry["events"], helper
 

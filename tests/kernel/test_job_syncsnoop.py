@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import job_named, run_syncs, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -16,22 +12,11 @@ GAP_S = 0.2
 
 
 def test_three_syncs_and_their_spacing(tmp_path):
-    runs = tmp_path / "runs"
-    proc = start_fleet(runs, "trace", "syncsnoop", "-d", "3s", "--json")
-    wait_for_window(runs, hosts=1)
     # Start each sync on a fixed schedule, not after the previous one returned:
     # a sync() that flushes other tests' dirty pages can take a while.
-    children, t0 = [], time.monotonic()
-    for i in range(SYNCS):
-        time.sleep(max(0.0, t0 + i * GAP_S - time.monotonic()))
-        children.append(subprocess.Popen(["sync"]))
-    assert all(child.wait(timeout=30) == 0 for child in children)
-    pids = [child.pid for child in children]
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"]["localhost"]["outcome"] == "ok"
-    entry = next(j for j in results["jobs"] if j["job"] == "syncsnoop")
+    results, pids = trace_local(tmp_path / "runs", "syncsnoop",
+                                workload=lambda: run_syncs(SYNCS, GAP_S, timeout=30))
+    entry = job_named(results, "syncsnoop")
     assert entry["kind"] == "events"
     events = entry["events"]
     mine = [e for e in events if e["pid"] in pids]

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import socket
 import subprocess
 import sys
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import address, free_port, job_named, trace_local
+from fleetrun import loopback_listener as listener
 
 pytestmark = pytest.mark.kernel
 
@@ -34,52 +33,11 @@ def connect_from_child(host: str, port: int) -> dict:
     return {"pid": int(out[0]), "sport": int(out[1]), "result": out[2]}
 
 
-def listener(family: int, host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port."""
-    s = socket.socket(family)
-    if family == socket.AF_INET6:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((host, port))
-    s.listen(8)
-    return s
-
-
-def free_port() -> int:
-    """A port free on both 127.0.0.1 and ::1 right now."""
-    for _ in range(20):
-        with socket.socket() as s4:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6) as s6:
-                    s6.bind(("::1", port))
-                return port
-            except OSError:
-                continue
-    raise AssertionError("no port free on both 127.0.0.1 and ::1")
-
-
-def address(text: str) -> str:
-    """An address as text, IPv4-mapped IPv6 written as plain IPv4."""
-    addr = ipaddress.ip_address(text)
-    return str(getattr(addr, "ipv4_mapped", None) or addr)
-
-
 def trace(tmp_path, workload, *params: str) -> dict:
     """Run tcpconnect with params for 3 s, the workload inside the window."""
-    args = ["trace", "tcpconnect", "-d", "3s", "--json"]
-    for p in params:
-        args += ["-p", p]
-    proc = start_fleet(tmp_path / "runs", *args)
-    try:
-        wait_for_window(tmp_path / "runs", 1)
-        workload()
-    finally:
-        out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"]["localhost"]["outcome"] == "ok"
-    return next(j for j in results["jobs"] if j["job"] == "tcpconnect")
+    results, _ = trace_local(tmp_path / "runs", "tcpconnect", *params,
+                             workload=workload)
+    return job_named(results, "tcpconnect")
 
 
 def test_connects_refused_ipv4_ipv6_by_port(tmp_path):

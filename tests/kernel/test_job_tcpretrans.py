@@ -11,7 +11,6 @@ network namespace of its own (its loopback only):
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import random
 import shutil
@@ -19,7 +18,7 @@ import subprocess
 import uuid
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import address, job_named, start_fleet, wait_for_window
 
 pytestmark = pytest.mark.kernel
 
@@ -61,12 +60,6 @@ def netns():
         subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
-def address(text: str) -> str:
-    """An address as text, IPv4-mapped IPv6 written as plain IPv4."""
-    addr = ipaddress.ip_address(text)
-    return str(getattr(addr, "ipv4_mapped", None) or addr)
-
-
 def test_syn_and_synack_retransmits_in_a_netns(tmp_path, netns):
     port = random.randint(20000, 60000)  # the namespace is ours: any port is free
     proc = start_fleet(tmp_path / "runs", "trace", "tcpretrans", "-d", "4s",
@@ -82,7 +75,7 @@ def test_syn_and_synack_retransmits_in_a_netns(tmp_path, netns):
     assert proc.returncode == 0, err
     results = json.loads(out)
     assert results["hosts"]["localhost"]["outcome"] == "ok"
-    job = next(j for j in results["jobs"] if j["job"] == "tcpretrans")
+    job = job_named(results, "tcpretrans")
     events = job["events"]
 
     syns = [e for e in events if e["state"] == "SYN_SENT"]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import job_named, rows_by_key, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -39,20 +38,16 @@ sys.stdout.write("%d %s\n" % (os.getpid(), got))
 
 
 def test_bytes_of_a_known_reader(tmp_path):
-    runs = tmp_path / "runs"
-    proc = start_fleet(runs, "trace", "urandomread", "-d", "3s", "--json")
-    wait_for_window(runs, hosts=1)
-    helper = subprocess.run([sys.executable, "-c", HELPER, COMM], capture_output=True,
-                            text=True, check=True, timeout=30)
+    results, helper = trace_local(
+        tmp_path / "runs", "urandomread",
+        workload=lambda: subprocess.run([sys.executable, "-c", HELPER, COMM],
+                                        capture_output=True, text=True, check=True,
+                                        timeout=30))
     pid, got = helper.stdout.split(" ", 1)
     assert got.strip() == str([READ_SIZE] * READS + [GETRANDOM_SIZE] * GETRANDOMS)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"]["localhost"]["outcome"] == "ok"
-    entry = next(j for j in results["jobs"] if j["job"] == "urandomread")
+    entry = job_named(results, "urandomread")
     assert entry["kind"] == "table" and entry["unit"] == "bytes"
-    rows = {r["key"]: r for r in entry["rows"]}
+    rows = rows_by_key(entry)
     row = rows[f"{COMM},{pid}"]
     assert row["total"] == EXPECTED
     assert row["hosts"] == {"localhost": EXPECTED}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import job_named, trace_local
 
 pytestmark = pytest.mark.kernel
 
@@ -49,16 +48,9 @@ def blocked_pipe_read() -> None:
 
 
 def test_blocked_pipe_read_slot(tmp_path):
-    runs = tmp_path / "runs"
-    proc = start_fleet(runs, "trace", "vfsreadlat", "-d", "3s", "--json",
-                       "-p", f"comm={COMM}")
-    wait_for_window(runs, hosts=1)
-    blocked_pipe_read()
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    results = json.loads(out)
-    assert results["hosts"]["localhost"]["outcome"] == "ok"
-    entry = next(j for j in results["jobs"] if j["job"] == "vfsreadlat")
+    results, _ = trace_local(tmp_path / "runs", "vfsreadlat", f"comm={COMM}",
+                             workload=blocked_pipe_read)
+    entry = job_named(results, "vfsreadlat")
     assert entry["kind"] == "histogram" and entry["unit"] == "usecs"
     slots = entry["hosts"]["localhost"]["slots"]
     assert entry["fleet"]["slots"] == slots

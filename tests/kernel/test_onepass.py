@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
 
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_playbook
+from fleetrun import (
+    go,
+    loopback_listener,
+    start_fleet,
+    start_waiting,
+    wait_for_window,
+    write_playbook,
+)
 
 pytestmark = pytest.mark.kernel
 
@@ -37,21 +42,18 @@ os.wait()
 
 
 def test_four_jobs_in_one_module(tmp_path):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
+    listener = loopback_listener()
     port = listener.getsockname()[1]
     jobs = (f"  - job: syncsnoop\n"
             f"  - job: opensnoop\n    params: {{comm: {COMM}, failed_only: true}}\n"
             f"  - job: tcpconnect\n    params: {{port: {port}}}\n"
             f"  - job: vfsreadlat\n    params: {{comm: {COMM}}}\n")
     pb = write_playbook(tmp_path / "pb.yaml", jobs, duration="4s")
-    work = subprocess.Popen([sys.executable, "-c", WORKLOAD, str(port)],
-                            stdin=subprocess.PIPE, text=True)
+    work = start_waiting([sys.executable, "-c", WORKLOAD, str(port)])
     try:
         proc = start_fleet(tmp_path / "runs", "run", str(pb), "--json")
         wait_for_window(tmp_path / "runs", 1)
-        work.communicate("go\n", timeout=30)
+        go(work)
         out, err = proc.communicate(timeout=120)
     finally:
         work.kill()

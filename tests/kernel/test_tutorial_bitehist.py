@@ -9,45 +9,19 @@ of the hosts'.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_inventory
+from fleetrun import slot
+from tutorialrun import run_dd_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples/tutorial"
-PLAYBOOK = EXAMPLES / "bitehist/playbook.yaml"
 BLOCKS = 50
 SLOT_64K = 7        # slot k holds 2^(k-1) .. 2^k - 1: 64..127 kbytes
 
 
 @pytest.fixture(scope="module")
 def run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("bitehist")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        subprocess.run(["dd", "if=/dev/zero", f"of={tmp / 'ddfile'}", "bs=64k",
-                        f"count={BLOCKS}", "oflag=direct"],
-                       check=True, stderr=subprocess.DEVNULL, timeout=60)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    return {"results": json.loads(out), "hosts": [h["name"] for h in ssh_fleet.hosts]}
-
-
-def slot(stats: dict, index: int) -> int:
-    slots = stats["slots"]
-    return slots[index] if index < len(slots) else 0
+    return run_dd_lesson(ssh_fleet, tmp_path_factory, "bitehist", "64k", BLOCKS)
 
 
 def test_every_host_uses_the_issue_tracepoint(run):

@@ -10,45 +10,19 @@ and the fleet's slots must be the slot-wise sum of the hosts'.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from pathlib import Path
-
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_inventory
+from fleetrun import slot
+from tutorialrun import attach_by_probe, run_dd_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples/tutorial"
-PLAYBOOK = EXAMPLES / "disklatency/playbook.yaml"
 BLOCKS = 100
 TOO_SLOW_SLOT = 23  # slot 23 holds 2^22 .. 2^23 - 1 usecs (4.2 .. 8.4 s)
 
 
 @pytest.fixture(scope="module")
 def run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("disklatency")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        subprocess.run(["dd", "if=/dev/zero", f"of={tmp / 'ddfile'}", "bs=4k",
-                        f"count={BLOCKS}", "oflag=direct"],
-                       check=True, stderr=subprocess.DEVNULL, timeout=60)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    return {"results": json.loads(out), "hosts": [h["name"] for h in ssh_fleet.hosts]}
-
-
-def slot(stats: dict, index: int) -> int:
-    slots = stats["slots"]
-    return slots[index] if index < len(slots) else 0
+    return run_dd_lesson(ssh_fleet, tmp_path_factory, "disklatency", "4k", BLOCKS)
 
 
 def test_every_host_uses_both_tracepoints(run):
@@ -56,7 +30,7 @@ def test_every_host_uses_both_tracepoints(run):
     assert sorted(hosts) == sorted(run["hosts"])
     for name, host in hosts.items():
         assert host["outcome"] == "ok", (name, host["reason"])
-        used = {a["probe"]: a["used"] for a in host["jobs"]["disklatency"]["attach"]}
+        used = attach_by_probe(host, "disklatency")
         assert used == {"issue": "tracepoint:block:block_rq_issue",
                         "complete": "tracepoint:block:block_rq_complete"}, name
 

@@ -10,52 +10,20 @@ no kprobes).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events
+from tutorialrun import attach_by_probe, run_dd_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples/tutorial"
-PLAYBOOK = EXAMPLES / "disksnoop/playbook.yaml"
 BLOCKS = 100
 BLOCK_BYTES = 4096
 SLACK_NS = 10**7
 
 
-def disk_of(path: Path) -> str:
-    """The whole disk holding ``path``: block tracepoints name disks, not partitions."""
-    dev = os.stat(path).st_dev
-    sysdev = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}").resolve()
-    if (sysdev / "partition").exists():
-        sysdev = sysdev.parent
-    return sysdev.name
-
-
 @pytest.fixture(scope="module")
 def run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("disksnoop")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        subprocess.run(["dd", "if=/dev/zero", f"of={tmp / 'ddfile'}",
-                        f"bs={BLOCK_BYTES}", f"count={BLOCKS}", "oflag=direct"],
-                       check=True, stderr=subprocess.DEVNULL, timeout=60)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    return {"results": json.loads(out), "disk": disk_of(tmp),
-            "hosts": [h["name"] for h in ssh_fleet.hosts]}
+    return run_dd_lesson(ssh_fleet, tmp_path_factory, "disksnoop", BLOCK_BYTES, BLOCKS)
 
 
 def test_every_host_uses_both_tracepoints(run):
@@ -63,7 +31,7 @@ def test_every_host_uses_both_tracepoints(run):
     assert sorted(hosts) == sorted(run["hosts"])
     for name, host in hosts.items():
         assert host["outcome"] == "ok", (name, host["reason"])
-        used = {a["probe"]: a["used"] for a in host["jobs"]["disksnoop"]["attach"]}
+        used = attach_by_probe(host, "disksnoop")
         assert used == {"issue": "tracepoint:block:block_rq_issue",
                         "complete": "tracepoint:block:block_rq_complete"}, name
 
@@ -77,7 +45,7 @@ def test_every_host_sees_the_dd_writes(run):
     for host in run["hosts"]:
         window = run["results"]["hosts"][host]["window"]
         first, last = window["start_ns"] - SLACK_NS, window["end_ns"] + SLACK_NS
-        mine = [e for e in job["events"] if e["host"] == host]
+        mine = host_events(job, host)
         assert job["hosts"][host]["count"] == len(mine)
         writes = [e for e in mine if e["disk"] == run["disk"] and "W" in e["rwbs"]
                   and e["bytes"] == BLOCK_BYTES]

@@ -8,19 +8,15 @@ carrying that process's pid and a time inside the window.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events
+from tutorialrun import lesson_playbook, run_lesson, run_python
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = (Path(__file__).resolve().parents[2]
-            / "examples/tutorial/hello_perf_output/playbook.yaml")
+PLAYBOOK = lesson_playbook("hello_perf_output")
 FORKS = 5
 SLACK_NS = 10**7     # clock rounding at the window edges
 
@@ -41,23 +37,11 @@ print(os.getpid())
 @pytest.fixture(scope="module")
 def run(ssh_fleet, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hello_perf_output")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
     comm = "hpo" + uuid.uuid4().hex[:10]        # 13 chars: fits in 15
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        work = subprocess.run([sys.executable, "-c", WORKLOAD, comm], check=True,
-                              capture_output=True, text=True, timeout=60)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    return {"results": json.loads(out), "comm": comm, "pid": int(work.stdout),
-            "hosts": [h["name"] for h in ssh_fleet.hosts]}
+    results, hosts, out = run_lesson(ssh_fleet, tmp, PLAYBOOK,
+                                     lambda: run_python(WORKLOAD, comm))
+    return {"results": results, "comm": comm, "pid": int(out),
+            "hosts": hosts}
 
 
 def test_every_host_uses_the_clone_tracepoint(run):
@@ -78,8 +62,7 @@ def test_every_host_reports_the_five_forks(run):
     for host in run["hosts"]:
         window = run["results"]["hosts"][host]["window"]
         first, last = window["start_ns"] - SLACK_NS, window["end_ns"] + SLACK_NS
-        mine = [e for e in job["events"]
-                if e["host"] == host and e["comm"] == run["comm"]]
+        mine = [e for e in host_events(job, host) if e["comm"] == run["comm"]]
         assert len(mine) == FORKS, (host, mine)
         for e in mine:
             assert e["pid"] == run["pid"], e

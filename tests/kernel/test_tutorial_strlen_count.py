@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import job_named, rows_by_key
+from tutorialrun import attach_used, lesson_playbook, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "strlen_count" / "playbook.yaml"
+PLAYBOOK = lesson_playbook("strlen_count")
 NEEDLE = "fleet-needle-42"
 CALLS = 100
 
@@ -82,26 +82,21 @@ def needle_program(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory, needle_program):
     tmp: Path = tmp_path_factory.mktemp("tutorial_strlen_count")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    proc = start_fleet(tmp / "runs", "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
+
+    def workload():
         done = subprocess.run([str(needle_program)], capture_output=True, text=True,
                               check=True, timeout=30)
         assert done.stdout.strip() == str(CALLS * len(NEEDLE))
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    return json.loads(out), [h["name"] for h in ssh_fleet.hosts]
+
+    results, hosts, _ = run_lesson(ssh_fleet, tmp, PLAYBOOK, workload)
+    return results, hosts
 
 
 def test_needle_counted_on_every_host(lesson_run):
     results, hosts = lesson_run
-    job = next(j for j in results["jobs"] if j["job"] == "strlen_count")
+    job = job_named(results, "strlen_count")
     assert job["kind"] == "table" and job["unit"] == "calls" and job["top"] == 20
-    rows = {row["key"]: row for row in job["rows"]}
+    rows = rows_by_key(job)
     row = rows[NEEDLE]
     assert set(row["hosts"]) == set(hosts)
     for name in hosts:
@@ -119,7 +114,7 @@ def test_notes_name_the_ifunc_implementation(lesson_run):
         host = results["hosts"][name]
         assert host["outcome"] == "ok", host["reason"]
         job = host["jobs"]["strlen_count"]
-        assert [a["used"] for a in job["attach"]] == ["uprobe:c:strlen"]
+        assert attach_used(host, "strlen_count") == ["uprobe:c:strlen"]
         notes = " ".join(job["notes"])
         assert "strlen is an IFUNC" in notes, job["notes"]
         assert os.path.realpath(path) in {os.path.realpath(p) for p in

@@ -9,47 +9,22 @@ the counts of a host's lines are exactly 1..n, and the table says n.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import time
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events
+from tutorialrun import attach_used, run_sync_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "sync_count" / "playbook.yaml"
 SYNCS = 3
 GAP_S = 0.1
 MESSAGE = re.compile(r"^sync number (\d+)$")
 
 
-def run_syncs(count: int, gap_s: float) -> list[int]:
-    """Start `sync` count times, gap_s apart (by the clock, not after each
-    returns: a sync with many dirty pages may take long); return their pids."""
-    children, t0 = [], time.monotonic()
-    for i in range(count):
-        time.sleep(max(0.0, t0 + i * gap_s - time.monotonic()))
-        children.append(subprocess.Popen(["sync"]))
-    assert all(child.wait(timeout=60) == 0 for child in children)
-    return [child.pid for child in children]
-
-
 @pytest.fixture(scope="module")
 def count_run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sync_count")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        pids = run_syncs(SYNCS, GAP_S)
-    finally:
-        out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    return json.loads(out), pids, [h["name"] for h in ssh_fleet.hosts]
+    return run_sync_lesson(ssh_fleet, tmp_path_factory, "sync_count", SYNCS, GAP_S)
 
 
 def output(results: dict, name: str) -> dict:
@@ -62,7 +37,7 @@ def test_every_host_ok(count_run):
     assert list(results["hosts"]) == hosts
     for name, host in results["hosts"].items():
         assert host["outcome"] == "ok", (name, host["reason"])
-        used = [a["used"] for a in host["jobs"]["sync_count"]["attach"]]
+        used = attach_used(host, "sync_count")
         assert used == ["tracepoint:syscalls:sys_enter_sync"], name
 
 
@@ -73,7 +48,7 @@ def test_each_host_counts_from_one(count_run):
     assert table["unit"] == "syncs"
     totals = {}
     for host in hosts:
-        lines = [e for e in trace["events"] if e["host"] == host]
+        lines = host_events(trace, host)
         counts = [int(MESSAGE.match(e["message"]).group(1)) for e in lines]
         # one number per sync of this host's window, none twice, none skipped
         assert sorted(counts) == list(range(1, len(counts) + 1)), (host, lines)

@@ -11,17 +11,14 @@ ms of the gap the process measured itself.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from fleetrun import start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events
+from tutorialrun import lesson_playbook, run_lesson, run_python
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = (Path(__file__).resolve().parents[2]
-            / "examples/tutorial/sync_perf_output/playbook.yaml")
+PLAYBOOK = lesson_playbook("sync_perf_output")
 SLEEP_S = 0.1
 TOLERANCE_US = 20_000
 
@@ -41,25 +38,13 @@ print(json.dumps({{"pid": os.getpid(), "stamps": stamps}}))
 @pytest.fixture(scope="module")
 def run(ssh_fleet, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sync_perf_output")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        work = subprocess.run([sys.executable, "-c", WORKLOAD], check=True,
-                              capture_output=True, text=True, timeout=60)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    work = json.loads(work.stdout)
+    results, hosts, out = run_lesson(ssh_fleet, tmp, PLAYBOOK,
+                                     lambda: run_python(WORKLOAD))
+    work = json.loads(out)
     stamps = work["stamps"]
-    return {"results": json.loads(out), "pid": work["pid"],
+    return {"results": results, "pid": work["pid"],
             "gaps_us": [(b - a) // 1000 for a, b in zip(stamps, stamps[1:])],
-            "hosts": [h["name"] for h in ssh_fleet.hosts]}
+            "hosts": hosts}
 
 
 def test_every_host_uses_the_sync_tracepoint(run):
@@ -79,8 +64,7 @@ def test_every_host_reports_two_gaps_of_100ms(run):
     assert [c["field"] for c in job["columns"]] == ["comm", "pid", "gap_us"]
     assert job["lost"] == {}
     for host in run["hosts"]:
-        mine = [e for e in job["events"]
-                if e["host"] == host and e["pid"] == run["pid"]]
+        mine = host_events(job, host, {run["pid"]})
         assert len(mine) == 2, (host, mine)
         for event, measured in zip(mine, run["gaps_us"]):
             assert event["gap_us"] >= SLEEP_S * 1_000_000, (host, event)

@@ -11,48 +11,24 @@ then our line must show the gap to the line just before it instead.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import time
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events, job_named
+from tutorialrun import attach_used, run_sync_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "sync_timing" / "playbook.yaml"
 SYNCS = 3
 GAP_MS = 100
 TOLERANCE_MS = 80
 MESSAGE = re.compile(r"^sync (\d+) ms after the previous one$")
 
 
-def run_syncs(count: int, gap_s: float) -> list[int]:
-    """Start `sync` count times, gap_s apart (by the clock, not after each
-    returns: a sync with many dirty pages may take long); return their pids."""
-    children, t0 = [], time.monotonic()
-    for i in range(count):
-        time.sleep(max(0.0, t0 + i * gap_s - time.monotonic()))
-        children.append(subprocess.Popen(["sync"]))
-    assert all(child.wait(timeout=60) == 0 for child in children)
-    return [child.pid for child in children]
-
-
 @pytest.fixture(scope="module")
 def timing_run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sync_timing")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        pids = run_syncs(SYNCS, GAP_MS / 1000)
-    finally:
-        out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    return json.loads(out), pids, [h["name"] for h in ssh_fleet.hosts]
+    return run_sync_lesson(ssh_fleet, tmp_path_factory, "sync_timing", SYNCS,
+                           GAP_MS / 1000)
 
 
 def test_every_host_ok(timing_run):
@@ -60,16 +36,16 @@ def test_every_host_ok(timing_run):
     assert list(results["hosts"]) == hosts
     for name, host in results["hosts"].items():
         assert host["outcome"] == "ok", (name, host["reason"])
-        used = [a["used"] for a in host["jobs"]["sync_timing"]["attach"]]
+        used = attach_used(host, "sync_timing")
         assert used == ["tracepoint:syscalls:sys_enter_sync"], name
 
 
 def test_each_host_measures_the_gaps_between_our_syncs(timing_run):
     results, pids, hosts = timing_run
-    job = next(j for j in results["jobs"] if j["job"] == "sync_timing")
+    job = job_named(results, "sync_timing")
     assert job["kind"] == "events"
     for host in hosts:
-        lines = [e for e in job["events"] if e["host"] == host]
+        lines = host_events(job, host)
         for e in lines:
             assert MESSAGE.match(e["message"]), e
             assert int(MESSAGE.match(e["message"]).group(1)) < 1000, e

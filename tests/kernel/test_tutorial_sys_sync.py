@@ -8,45 +8,19 @@ on the machine may sync too: only our pids are counted).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
-
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import host_events, job_named
+from tutorialrun import run_sync_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "sys_sync" / "playbook.yaml"
 SYNCS = 3
 GAP_S = 0.1
 
 
-def run_syncs(count: int, gap_s: float) -> list[int]:
-    """Start `sync` count times, gap_s apart (by the clock, not after each
-    returns: a sync with many dirty pages may take long); return their pids."""
-    children, t0 = [], time.monotonic()
-    for i in range(count):
-        time.sleep(max(0.0, t0 + i * gap_s - time.monotonic()))
-        children.append(subprocess.Popen(["sync"]))
-    assert all(child.wait(timeout=60) == 0 for child in children)
-    return [child.pid for child in children]
-
-
 @pytest.fixture(scope="module")
 def sync_run(ssh_fleet, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sys_sync")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    runs = tmp / "runs"
-    proc = start_fleet(runs, "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(runs, len(ssh_fleet.hosts))
-        pids = run_syncs(SYNCS, GAP_S)
-    finally:
-        out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    return json.loads(out), pids, [h["name"] for h in ssh_fleet.hosts]
+    return run_sync_lesson(ssh_fleet, tmp_path_factory, "sys_sync", SYNCS, GAP_S)
 
 
 def test_every_host_attached_the_sync_tracepoint(sync_run):
@@ -61,10 +35,10 @@ def test_every_host_attached_the_sync_tracepoint(sync_run):
 
 def test_each_host_has_one_line_per_sync(sync_run):
     results, pids, hosts = sync_run
-    job = next(j for j in results["jobs"] if j["job"] == "sys_sync")
+    job = job_named(results, "sys_sync")
     assert job["kind"] == "events" and job["output"] == "trace"
     for host in hosts:
-        mine = [e for e in job["events"] if e["host"] == host and e["pid"] in pids]
+        mine = host_events(job, host, pids)
         # in the order the syncs ran, one line each, all from comm "sync"
         assert [e["pid"] for e in mine] == pids, (host, job["events"])
         assert {e["comm"] for e in mine} == {"sync"}, mine

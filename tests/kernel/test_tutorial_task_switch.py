@@ -10,18 +10,18 @@ and not many more.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import job_named, rows_by_key
+from tutorialrun import attach_used, lesson_playbook, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "task_switch" / "playbook.yaml"
+PLAYBOOK = lesson_playbook("task_switch")
 ROUNDS = 200
 
 # argv: cpu rounds. Prints "A_PID B_PID" when both are done.
@@ -50,20 +50,15 @@ print(os.getpid(), child)
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("tutorial_task_switch")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    proc = start_fleet(tmp / "runs", "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
+
+    def workload():
         cpu = max(os.sched_getaffinity(0))
         done = subprocess.run([sys.executable, "-c", PING_PONG, str(cpu), str(ROUNDS)],
                               capture_output=True, text=True, timeout=30, check=True)
-        a, b = (int(x) for x in done.stdout.split())
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    return json.loads(out), [h["name"] for h in ssh_fleet.hosts], a, b
+        return [int(x) for x in done.stdout.split()]
+
+    results, hosts, (a, b) = run_lesson(ssh_fleet, tmp, PLAYBOOK, workload)
+    return results, hosts, a, b
 
 
 def test_every_host_used_sched_switch(lesson_run):
@@ -71,15 +66,15 @@ def test_every_host_used_sched_switch(lesson_run):
     for name in hosts:
         host = results["hosts"][name]
         assert host["outcome"] == "ok", host["reason"]
-        used = [a["used"] for a in host["jobs"]["task_switch"]["attach"]]
+        used = attach_used(host, "task_switch")
         assert used == ["tracepoint:sched:sched_switch"]
 
 
 def test_ping_pong_pairs_on_every_host(lesson_run):
     results, hosts, a, b = lesson_run
-    job = next(j for j in results["jobs"] if j["job"] == "task_switch")
+    job = job_named(results, "task_switch")
     assert job["kind"] == "table" and job["unit"] == "switches" and job["top"] == 10
-    rows = {row["key"]: row for row in job["rows"]}
+    rows = rows_by_key(job)
     for key in (f"{a},{b}", f"{b},{a}"):
         row = rows[key]
         for name in hosts:

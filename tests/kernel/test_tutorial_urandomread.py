@@ -13,17 +13,17 @@ Rows are keyed "comm,pid"; every host must report exactly these numbers.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import job_named, rows_by_key
+from tutorialrun import lesson_playbook, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "urandomread" / "playbook.yaml"
+PLAYBOOK = lesson_playbook("urandomread")
 GETRANDOM_COMM, GETRANDOM_CALLS, GETRANDOM_SIZE = "fleetgetrnd16", 10, 16
 READER_COMM, READS, READ_SIZE = "fleeturandfd", 2, 4096
 
@@ -60,27 +60,23 @@ def run_helper(code: str, comm: str) -> list[int]:
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("tutorial_urandomread")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    proc = start_fleet(tmp / "runs", "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
+
+    def workload():
         getrandom_pid, got = run_helper(GETRANDOM, GETRANDOM_COMM)
         assert got == GETRANDOM_CALLS * GETRANDOM_SIZE
         reader_pid, counted, ignored = run_helper(READER, READER_COMM)
         assert (counted, ignored) == (READS * READ_SIZE, 100 + READ_SIZE)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    return (json.loads(out), [h["name"] for h in ssh_fleet.hosts],
-            getrandom_pid, reader_pid)
+        return getrandom_pid, reader_pid
+
+    results, hosts, (getrandom_pid, reader_pid) = run_lesson(
+        ssh_fleet, tmp, PLAYBOOK, workload)
+    return results, hosts, getrandom_pid, reader_pid
 
 
 def table(results: dict) -> dict:
-    job = next(j for j in results["jobs"] if j["job"] == "urandomread")
+    job = job_named(results, "urandomread")
     assert job["kind"] == "table" and job["unit"] == "bytes" and job["top"] == 20
-    return {row["key"]: row for row in job["rows"]}
+    return rows_by_key(job)
 
 
 def test_every_host_attached_every_tracepoint(lesson_run):

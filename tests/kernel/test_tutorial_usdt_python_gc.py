@@ -12,17 +12,16 @@ pid must count at least 10 collections.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import go, job_named, rows_by_key, start_waiting
+from tutorialrun import TUTORIAL, attach_used, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-LESSON = REPO_ROOT / "examples" / "tutorial" / "usdt_python_gc"
+LESSON = TUTORIAL / "usdt_python_gc"
 PYTHON = "/usr/bin/python3.11"
 COLLECTIONS = 10
 
@@ -51,25 +50,19 @@ def pid_playbook(path: Path, pid: int) -> Path:
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("tutorial_usdt_python_gc")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    worker = subprocess.Popen([PYTHON, "-c", WORKER], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    proc = None
+    worker = start_waiting([PYTHON, "-c", WORKER], stdout=True)
+
+    def workload():
+        out, _ = go(worker)
+        assert out.strip() == "collected" and worker.returncode == 0
+
     try:
         pid = int(worker.stdout.readline())
         book = pid_playbook(tmp / "usdt_pid.yaml", pid)
-        proc = start_fleet(tmp / "runs", "run", str(book), "-i", str(inv), "--json",
-                           "--duration", "4s")
-        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
-        out, _ = worker.communicate("go\n", timeout=30)
-        assert out.strip() == "collected" and worker.returncode == 0
-        out, err = proc.communicate(timeout=120)
+        results, hosts, _ = run_lesson(ssh_fleet, tmp, book, workload)
     finally:
         worker.kill()
-        if proc is not None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    return json.loads(out), [h["name"] for h in ssh_fleet.hosts], pid
+    return results, hosts, pid
 
 
 def test_every_host_attached_by_pid(lesson_run):
@@ -77,15 +70,15 @@ def test_every_host_attached_by_pid(lesson_run):
     for name in hosts:
         host = results["hosts"][name]
         assert host["outcome"] == "ok", host["reason"]
-        used = [a["used"] for a in host["jobs"]["usdt_python_gc"]["attach"]]
+        used = attach_used(host, "usdt_python_gc")
         assert used == [f"usdt:pid{pid}:python:gc__start"]
 
 
 def test_gc_runs_of_the_worker_on_every_host(lesson_run):
     results, hosts, pid = lesson_run
-    job = next(j for j in results["jobs"] if j["job"] == "usdt_python_gc")
+    job = job_named(results, "usdt_python_gc")
     assert job["kind"] == "table" and job["unit"] == "collections"
-    rows = {row["key"]: row for row in job["rows"]}
+    rows = rows_by_key(job)
     assert pid in rows, job["rows"]
     for name in hosts:
         assert rows[pid]["hosts"][name] >= COLLECTIONS, rows[pid]

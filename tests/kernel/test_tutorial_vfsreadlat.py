@@ -9,7 +9,6 @@ those two reads: one in the 32768-65535 usecs slot, one below it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,11 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fleetrun import REPO_ROOT, start_fleet, wait_for_window, write_inventory
+from fleetrun import job_named
+from tutorialrun import attach_by_probe, lesson_playbook, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 
-PLAYBOOK = REPO_ROOT / "examples" / "tutorial" / "vfsreadlat" / "playbook.yaml"
+PLAYBOOK = lesson_playbook("vfsreadlat")
 COMM = "fleettutpipe"      # the playbook's default comm param
 WAIT_S = 0.05
 SLOT_50MS = 16             # log2 slot k holds 2^(k-1) .. 2^k - 1 usecs
@@ -62,17 +62,8 @@ def slow_then_fast_read() -> None:
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("tutorial_vfsreadlat")
-    inv = write_inventory(tmp / "inv.yaml", ssh_fleet)
-    proc = start_fleet(tmp / "runs", "run", str(PLAYBOOK), "-i", str(inv), "--json",
-                       "--duration", "4s")
-    try:
-        wait_for_window(tmp / "runs", len(ssh_fleet.hosts))
-        slow_then_fast_read()
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, err
-    return json.loads(out), [h["name"] for h in ssh_fleet.hosts]
+    results, hosts, _ = run_lesson(ssh_fleet, tmp, PLAYBOOK, slow_then_fast_read)
+    return results, hosts
 
 
 def test_every_host_used_the_syscall_tracepoints(lesson_run):
@@ -81,14 +72,14 @@ def test_every_host_used_the_syscall_tracepoints(lesson_run):
     for name in hosts:
         host = results["hosts"][name]
         assert host["outcome"] == "ok", host["reason"]
-        used = {a["probe"]: a["used"] for a in host["jobs"]["vfsreadlat"]["attach"]}
+        used = attach_by_probe(host, "vfsreadlat")
         assert used == {"read_enter": "tracepoint:syscalls:sys_enter_read",
                         "read_exit": "tracepoint:syscalls:sys_exit_read"}
 
 
 def test_blocked_read_lands_in_the_50ms_slot_on_every_host(lesson_run):
     results, hosts = lesson_run
-    hist = next(j for j in results["jobs"] if j["job"] == "vfsreadlat")
+    hist = job_named(results, "vfsreadlat")
     assert hist["kind"] == "histogram" and hist["unit"] == "usecs"
     assert hist["params"] == {"comm": COMM}
     for name in hosts:

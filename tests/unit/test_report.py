@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from fleetrun import load_report_fixture
 from rich.console import Console
 
 import fleet.report
@@ -16,20 +17,6 @@ from fleet.report.terminal import fold_hosts, linear_lines, log2_lines
 from fleet.results import build_results, load_results, write_run_folder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
-
-
-def load_fixture() -> tuple[dict, list, list]:
-    """Return (meta, jobs, host_raws), event file paths made absolute."""
-    meta, jobs, raws = (
-        json.loads((FIXTURES / name).read_text())
-        for name in ("meta.json", "jobs.json", "host_raws.json")
-    )
-    for raw in raws:
-        for outputs in (raw.get("outputs") or {}).values():
-            for out in outputs.values():
-                if "file" in out:
-                    out["file"] = str(FIXTURES / out["file"])
-    return meta, jobs, raws
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ def render(results: dict, **kwargs) -> str:
 
 @pytest.fixture
 def report(utc) -> str:
-    return render(build_results(*load_fixture()))
+    return render(build_results(*load_report_fixture()))
 
 
 def lines_of(text: str) -> list[str]:
@@ -70,7 +57,7 @@ def test_header_names_playbook_hosts_and_window(report):
 
 
 def test_header_of_an_interrupted_run_without_windows(utc):
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     meta.update(interrupted=True, limit=None)
     meta["playbook"]["hosts"] = ["db", "!db3"]
     for raw in raws:
@@ -126,7 +113,7 @@ def test_events_as_one_timeline(report):
 
 
 def test_events_are_capped(utc):
-    text = render(build_results(*load_fixture()), max_events=3)
+    text = render(build_results(*load_report_fixture()), max_events=3)
     assert len([line for line in lines_of(text) if line.startswith("14:42:")]) == 3
     assert "8 events total (2 lost)" in text
     assert "first 3 shown" in text
@@ -153,14 +140,14 @@ def test_recap(report):
 def test_recap_colors_outcomes():
     out = io.StringIO()
     console = Console(file=out, width=80, force_terminal=True, color_system="standard")
-    render_report(build_results(*load_fixture()), console)
+    render_report(build_results(*load_report_fixture()), console)
     text = out.getvalue()
     assert "\x1b[1;32mok\x1b[0m" in text
     assert "\x1b[1;31munreachable\x1b[0m" in text
 
 
 def test_report_from_loaded_results_matches_live_one(utc, tmp_path):
-    built = build_results(*load_fixture())
+    built = build_results(*load_report_fixture())
     write_run_folder(built, str(tmp_path))
     loaded = load_results(str(tmp_path / "results.json"))
     assert render(loaded) == render(built)
@@ -168,13 +155,13 @@ def test_report_from_loaded_results_matches_live_one(utc, tmp_path):
 
 
 def test_render_text_has_no_trailing_blanks(utc):
-    text = render_text(build_results(*load_fixture()))
+    text = render_text(build_results(*load_report_fixture()))
     assert all(line == line.rstrip() for line in lines_of(text))
     assert "PLAY RECAP" in text
 
 
 def test_extreme_input_still_fits_80_columns(utc):
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     long_name = "host-" + "x" * 95
     raws[0]["name"] = long_name
     raws[3]["reason"] = "no route: " + "y" * 200
@@ -188,7 +175,7 @@ def test_extreme_input_still_fits_80_columns(utc):
 
 
 def test_cells_are_not_rich_markup(utc):
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     raws[0]["outputs"]["syscalls"]["by_comm"]["rows"] = [
         {"key": "[bold]kworker[/bold]", "value": 1000}
     ]
@@ -275,7 +262,7 @@ def recap_of(text: str) -> list[str]:
 
 def failed_raws(reasons: dict[str, str]) -> tuple[dict, list, list]:
     """The fixture with each named host ended compile-error with its reason."""
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     for raw in raws:
         if raw["name"] in reasons:
             raw.update(outcome="compile-error", reason=reasons[raw["name"]])
@@ -305,7 +292,7 @@ def test_recap_keeps_one_line_per_host_when_reasons_differ(utc):
 
 
 def test_recap_folds_a_large_fleet_into_80_columns(utc):
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     template = raws[0]
     raws = [dict(template, name=f"web{i:03d}", outcome="compile-error",
                  reason="prog.c:3:1: error: expected ';'") for i in range(60)]
@@ -342,7 +329,7 @@ def test_linear_lines_show_each_value():
 
 
 def test_linear_histogram_report_says_exact(utc):
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     jobs[0]["outputs"][0]["scale"] = "linear"
     text = render(build_results(meta, jobs, raws))
     assert "hosts side by side (percentiles are exact values):" in text

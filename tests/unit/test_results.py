@@ -8,6 +8,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from fleetrun import load_report_fixture
 
 import fleet.results as results_mod
 from fleet.merge import sum_slots
@@ -22,23 +23,9 @@ from fleet.results import (
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
 
-def load_fixture() -> tuple[dict, list, list]:
-    """Return (meta, jobs, host_raws), event file paths made absolute."""
-    meta, jobs, raws = (
-        json.loads((FIXTURES / name).read_text())
-        for name in ("meta.json", "jobs.json", "host_raws.json")
-    )
-    for raw in raws:
-        for outputs in (raw.get("outputs") or {}).values():
-            for out in outputs.values():
-                if "file" in out:
-                    out["file"] = str(FIXTURES / out["file"])
-    return meta, jobs, raws
-
-
 @pytest.fixture
 def built() -> dict:
-    return build_results(*load_fixture())
+    return build_results(*load_report_fixture())
 
 
 def job(results: dict, name: str) -> dict:
@@ -192,7 +179,7 @@ def test_table_entry(built):
 
 
 def test_ok_host_without_an_output_counts_as_zero_samples():
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     raws[2]["outputs"] = {}
     entry = job(build_results(meta, jobs, raws), "disk_latency")
     assert entry["hosts"]["db3"]["count"] == 0
@@ -200,7 +187,7 @@ def test_ok_host_without_an_output_counts_as_zero_samples():
 
 
 def test_interrupted_run():
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     meta["interrupted"] = True
     assert build_results(meta, jobs, raws)["run"]["exit_code"] == 99
 
@@ -288,7 +275,7 @@ def test_write_run_folder_streams_events(tmp_path):
 
 
 def test_linear_histogram_entry_has_scale_and_exact_percentiles():
-    meta, jobs, raws = load_fixture()
+    meta, jobs, raws = load_report_fixture()
     jobs[0]["outputs"][0]["scale"] = "linear"
     entry = job(build_results(meta, jobs, raws), "disk_latency")
     assert entry["scale"] == "linear"
@@ -297,12 +284,12 @@ def test_linear_histogram_entry_has_scale_and_exact_percentiles():
     assert all(s["max"] == len(s["slots"]) - 1 for s in entry["hosts"].values())
     key = next(iter(entry["keys"].values()))
     assert key["fleet"]["max"] == len(key["fleet"]["slots"]) - 1
-    log2 = job(build_results(*load_fixture()), "disk_latency")
+    log2 = job(build_results(*load_report_fixture()), "disk_latency")
     assert log2["scale"] == "log2" and log2["fleet"]["max"] == 2 ** (len(slots) - 1) - 1
 
 
 def test_trace_output_is_an_events_entry_with_comm_pid_message(tmp_path):
-    meta, _, raws = load_fixture()
+    meta, _, raws = load_report_fixture()
     lines = tmp_path / "db1.trace.jsonl"
     lines.write_text('{"ts_ns": 5, "comm": "sync", "pid": 7, "message": "hi"}\n')
     jobs = [{"id": "mine", "job": "mine", "params": {}, "summary": "s",

@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, width=80 if not sys.stderr.isatty() else None)
+    err = Console(stderr=True, emoji=False,
+                  width=80 if not sys.stderr.isatty() else None)
     try:
         from . import commands
 

@@ -51,7 +51,7 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
         dump_results(results, sys.stdout)
         sys.stdout.write("\n")
     else:
-        render_report(results, Console(width=80 if not sys.stdout.isatty() else None))
+        render_report(results, Console(emoji=False, width=80 if not sys.stdout.isatty() else None))
     err.print(f"Results in {plan.options.run_dir}/", highlight=False)
     return code
 
@@ -156,7 +156,7 @@ def cmd_check(args, err: Console) -> int:
         render_check(
             [j.id for j in plan.jobs],
             hosts,
-            Console(width=80 if not sys.stdout.isatty() else None),
+            Console(emoji=False, width=80 if not sys.stdout.isatty() else None),
             code,
         )
     return code

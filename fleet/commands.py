@@ -26,6 +26,11 @@ from .report.progress import LiveProgress
 from .report.terminal import render_report
 
 
+def _stdout_console() -> Console:
+    """The report's console: 80 columns unless a terminal says otherwise."""
+    return Console(emoji=False, width=80 if not sys.stdout.isatty() else None)
+
+
 def _plan(playbook: Playbook, catalog: Catalog, args):
     """The run plan from a playbook and the target options of the command line."""
     plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
@@ -51,7 +56,7 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
         dump_results(results, sys.stdout)
         sys.stdout.write("\n")
     else:
-        render_report(results, Console(emoji=False, width=80 if not sys.stdout.isatty() else None))
+        render_report(results, _stdout_console())
     err.print(f"Results in {plan.options.run_dir}/", highlight=False)
     return code
 
@@ -156,7 +161,7 @@ def cmd_check(args, err: Console) -> int:
         render_check(
             [j.id for j in plan.jobs],
             hosts,
-            Console(emoji=False, width=80 if not sys.stdout.isatty() else None),
+            _stdout_console(),
             code,
         )
     return code

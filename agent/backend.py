@@ -43,6 +43,7 @@ class BccJob(OutputReader):
         self.chosen, self.defines = [], []
         self.prefix = ""  # this job's name prefix inside a shared module
         self.shared = None  # [users] of a module shared with other jobs
+        self.warm_pids = set()
 
     def prepare(self):
         """Choose attach points, compile, load and attach; raise JobError on failure."""
@@ -74,19 +75,17 @@ class BccJob(OutputReader):
                 self._attach(dict(point, fn=self.prefix + point["fn"]))
 
     def source_text(self):
-        """The job's C as compiled (see _source)."""
-        return self._source()
-
-    def _source(self):
         """The C to compile: printk tagging if needed, then the job's own lines.
 
         ``#line`` makes clang name the job's file and line in its errors.
         """
         head = ""
         if self.outputs("trace"):
-            JOB_SEQ.append(self.id)
-            self.trace = tracebuf.TraceBuffer("fl%x_%d" % (os.getpid(), len(JOB_SEQ)))
-            self.trace.expand()
+            if self.trace is None:  # one tag per job, even if compiled twice
+                JOB_SEQ.append(self.id)
+                tag = "fl%x_%d" % (os.getpid(), len(JOB_SEQ))
+                self.trace = tracebuf.TraceBuffer(tag)
+                self.trace.expand()
             head = tracebuf.prelude(self.trace.tag)
         name = (self.plan.get("source_name") or "program.bpf.c").replace('"', "")
         return '%s#line 1 "%s"\n%s' % (head, name, _relined(self.plan["source"], name))
@@ -115,7 +114,7 @@ class BccJob(OutputReader):
         with _CapturedStderr() as captured:
             try:
                 return BPF(
-                    text=self._source(),
+                    text=self.source_text(),
                     cflags=cflags,
                     usdt_contexts=list(usdt_contexts),
                 )
@@ -178,16 +177,6 @@ class BccJob(OutputReader):
             fds += list(per_cpu.values())
         bpf.open_perf_events.clear()
         return [fd for fd in fds if isinstance(fd, int)]
-
-    def close_quietly(self):
-        """Drop a half-made shared module after a failed group compile."""
-        try:
-            if self.bpf is not None and (self.shared is None or self.shared):
-                self.bpf.cleanup()
-        except Exception:
-            pass
-        self.bpf, self.shared, self.prefix = None, None, ""
-        self._ring = self._perf = False
 
     def _map(self, name):
         """A map of this job (prefixed when the module is shared)."""

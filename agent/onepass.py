@@ -43,17 +43,15 @@ AUTO_NAMES = re.compile(
 )
 CAST_MARK = "/*FLEET_CAST %s*/"
 CAST = re.compile(r"/\*FLEET_CAST ([^*]+)\*/(\s*(?:#line[^\n]*\n\s*)?)\{")
+KEYWORDS = {"int", "char", "void", "struct", "static", "const", "return", "if",
+            "else", "for", "while", "sizeof", "unsigned", "long", "u32", "u64",
+            "s32", "s64", "u8", "u16", "args", "ctx"}
 
 
 def _insert_casts(text):
     """Open each cast-marked probe body with ``struct ... *args = fleet_tp_ctx;``."""
     return CAST.sub(lambda m: "%s{ %s *args = fleet_tp_ctx;" % (m.group(2), m.group(1)),
                     text)
-
-
-KEYWORDS = {"int", "char", "void", "struct", "static", "const", "return", "if",
-            "else", "for", "while", "sizeof", "unsigned", "long", "u32", "u64",
-            "s32", "s64", "u8", "u16", "args", "ctx"}
 
 
 def tracepoints(text):
@@ -104,20 +102,25 @@ def declared_names(text):
     return names - KEYWORDS
 
 
+def _is_comment(token):
+    return token.startswith("//") or token.startswith("/*")
+
+
 def _next_significant(tokens, i):
     for token in tokens[i + 1:]:
-        if not (token.startswith("//") or token.startswith("/*")):
+        if not _is_comment(token):
             return token
     return ""
 
 
 def rename(text, names, prefix):
     """Prefix every use of ``names`` that is not a member or a struct field."""
-    tokens = TOKEN.findall(text)
-    # Keep the original spacing: re-split text into tokens and gaps.
+    matches = list(TOKEN.finditer(text))
+    tokens = [m.group(0) for m in matches]
+    # Keep the original spacing: copy the gaps between tokens as they are.
     out, pos, prev, struct_depth, depth, pending_struct = [], 0, "", [], 0, False
-    for i, match in enumerate(TOKEN.finditer(text)):
-        token = match.group(0)
+    for i, match in enumerate(matches):
+        token = tokens[i]
         out.append(text[pos:match.start()])
         pos = match.end()
         if token == "{":
@@ -140,7 +143,7 @@ def rename(text, names, prefix):
             if not field:
                 token = prefix + token
         out.append(token)
-        if not (token.startswith("//") or token.startswith("/*")):
+        if not _is_comment(token):
             prev = token
     out.append(text[pos:])
     return "".join(out)
@@ -158,16 +161,35 @@ def compile_group(jobs):
         text, points = namespaced(job, job.prefix, generated)
         parts.append(text)
         attach.append(points)
-    with _CapturedStderr():
-        bpf = BPF(text="\n".join(parts))
+    try:
+        with _CapturedStderr():
+            bpf = BPF(text="\n".join(parts))
+    except Exception:
+        _release(jobs, None)
+        raise
     shared = list(jobs)
-    for job, points in zip(jobs, attach):
-        job.bpf, job.shared = bpf, shared
-        for name, target in points:
-            if lib.bpf_function_start(bpf.module, name.encode()):
-                _attach_tracepoint(bpf, lib, target, name)
-        job.attach_chosen()
+    try:
+        for job, points in zip(jobs, attach):
+            job.bpf, job.shared = bpf, shared
+            for name, target in points:
+                if lib.bpf_function_start(bpf.module, name.encode()):
+                    _attach_tracepoint(bpf, lib, target, name)
+            job.attach_chosen()
+    except Exception:
+        _release(jobs, bpf)
+        raise
     return bpf
+
+
+def _release(jobs, bpf):
+    """After a failed group compile: free the module, leave each job as new."""
+    for job in jobs:
+        job.bpf, job.shared, job.prefix = None, None, ""
+    if bpf is not None:
+        try:
+            bpf.cleanup()
+        except Exception:  # half-attached: what is left goes with the process
+            pass
 
 
 def _attach_tracepoint(bpf, lib, target, name):

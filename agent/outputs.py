@@ -7,7 +7,11 @@ from agent.decode import plain, struct_dict
 
 
 class OutputReader:
-    """The output-reading half of a BCC job (needs ``plan``, ``bpf``, ``_map``)."""
+    """The output-reading half of a BCC job.
+
+    Needs ``plan``, ``bpf``, ``_map``, ``decoders``, ``trace`` and
+    ``warm_pids`` (processes whose symbols are already loaded).
+    """
 
     def outputs(self, kind):
         """The plan's outputs of one kind."""
@@ -90,8 +94,12 @@ class OutputReader:
             return "", plain(key)
         record = struct_dict(key)
         slot = record.pop("slot", 0)
+        return self._label(record, out), slot
+
+    def _label(self, record, out):
+        """A struct key as one label: decoded fields joined with ','."""
         record = self.decoders.apply(record, out.get("decode"))
-        return ",".join(str(v) for v in record.values()), slot
+        return ",".join(str(v) for v in record.values())
 
     def read_table(self, out, limit=10000):
         """Return [{key, value}] for a table output, largest values first."""
@@ -99,8 +107,7 @@ class OutputReader:
         for key, value in self._map(out["map"]).items():
             label = plain(key)
             if isinstance(label, dict):
-                label = self.decoders.apply(label, out.get("decode"))
-                label = ",".join(str(v) for v in label.values())
+                label = self._label(label, out)
             rows.append({"key": label, "value": plain(value)})
         rows.sort(
             key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True
@@ -135,11 +142,10 @@ class OutputReader:
         """
         from bcc import BPF
 
-        seen = self.__dict__.setdefault("_warm_pids", set())
         for key in self._map(out["map"]).keys():
             pid = getattr(key, "pid", 0)
-            if pid and pid not in seen:
-                seen.add(pid)
+            if pid and pid not in self.warm_pids:
+                self.warm_pids.add(pid)
                 try:
                     BPF._sym_cache(pid)
                 except Exception:  # a process that just exited: nothing to keep

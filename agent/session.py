@@ -48,6 +48,7 @@ class Session:
         self.compile_s = 0.0
         self.stopping = False
         self.series_last = {}
+        self.symbols_warmed = 0  # monotonic ns of the last warm_symbols pass
         self.deadline = [time.monotonic() + PLAN_TIMEOUT_S + GRACE_S]
 
     def run(self, bcc):
@@ -146,8 +147,6 @@ class Session:
             except Exception as err:  # any failure: fall back, never lose a job
                 log("one-pass compile of %s failed (%s); compiling them one by one"
                     % (", ".join(j.id for j in group), str(err).splitlines()[0]))
-                for job in group:
-                    job.close_quietly()
                 alone.extend(group)
                 continue
             spent = time.monotonic() - began
@@ -167,7 +166,6 @@ class Session:
 
     def _prepare_alone(self, job):
         """Compile one job in its own module; ready or error."""
-        job.prefix, job.shared, job.bpf = "", None, None
         began = time.monotonic()
         try:
             job.prepare()
@@ -249,15 +247,13 @@ class Session:
                 row["secs"] = round((now_mono - last) / 1e9, 3)
                 row["ts_ns"] = now_mono + self.offset_ns
                 self.series_last[key] = now_mono
-                self.out.send(
-                    "events", job=job.id, output=out["name"], events=[row], lost=0
-                )
+                self._send_events(job.id, out["name"], [row], 0)
 
     def _warm_symbols(self, now_mono):
         """Twice a second, load symbols of new processes in stack outputs."""
-        if now_mono - self.__dict__.get("_warmed", 0) < 500_000_000:
+        if now_mono - self.symbols_warmed < 500_000_000:
             return
-        self._warmed = now_mono
+        self.symbols_warmed = now_mono
         for job in self.jobs:
             for out in job.outputs("stacks"):
                 job.warm_symbols(out)
@@ -289,15 +285,7 @@ class Session:
                 )
             for out in job.outputs("trace"):
                 lines = job.trace_lines()
-                lost = self._trace_lost(job)
-                for i in range(0, max(len(lines), 1), BATCH_MAX):
-                    self.out.send(
-                        "events",
-                        job=job.id,
-                        output=out["name"],
-                        events=lines[i : i + BATCH_MAX],
-                        lost=lost if i == 0 else 0,
-                    )
+                self._send_events(job.id, out["name"], lines, self._trace_lost(job))
         self._series_due(end_mono, final=True)
         self._poll(0)
         # The last poll may deliver events stamped after the window's end.
@@ -363,17 +351,16 @@ class Session:
         for _, job_id, name, record in ready:
             batches.setdefault((job_id, name), []).append(record)
         keys = set(batches) | (set(self.lost) if final else set())
-        for key in sorted(keys):
-            events = batches.get(key, [])
+        for job_id, output in sorted(keys):
+            key = (job_id, output)
             lost = self.lost.pop(key, 0)
-            for i in range(0, max(len(events), 1), BATCH_MAX):
-                self.out.send(
-                    "events",
-                    job=key[0],
-                    output=key[1],
-                    events=events[i : i + BATCH_MAX],
-                    lost=lost if i == 0 else 0,
-                )
+            self._send_events(job_id, output, batches.get(key, []), lost)
+
+    def _send_events(self, job_id, output, events, lost):
+        """Send events in batches of BATCH_MAX; the lost count rides on the first."""
+        for i in range(0, max(len(events), 1), BATCH_MAX):
+            self.out.send("events", job=job_id, output=output,
+                          events=events[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
 
 
 def main():

@@ -77,16 +77,6 @@ def plan_run(
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
 
 
-def _result_output(out: dict) -> dict:
-    """A series (counters read every interval) merges and reports as events."""
-    if out["kind"] != "series":
-        return out
-    columns = out.get("columns") or [
-        {"field": f, "unit": out.get("unit")} for f in out["fields"]
-    ] + [{"field": r, "unit": "%"} for r in out.get("ratios") or {}]
-    return dict(out, kind="events", columns=columns + [{"field": "secs", "unit": "s"}])
-
-
 def _job_meta(job) -> dict:
     """What the results need to know about a rendered job."""
     return {
@@ -94,7 +84,7 @@ def _job_meta(job) -> dict:
         "job": job.job,
         "params": job.params,
         "summary": job.summary,
-        "outputs": [_result_output(o) for o in job.outputs],
+        "outputs": job.outputs,
     }
 
 

@@ -160,11 +160,23 @@ def _host_entry(raw: Mapping[str, Any]) -> dict[str, Any]:
 TRACE_COLUMNS = ({"field": "comm"}, {"field": "pid"}, {"field": "message"})
 
 
+def _as_reported(out: Mapping) -> Mapping:
+    """Trace lines and series rows (counters read every interval) arrive as events."""
+    if out["kind"] == "trace":
+        return dict(out, kind="events",
+                    columns=out.get("columns") or [dict(c) for c in TRACE_COLUMNS])
+    if out["kind"] == "series":
+        columns = out.get("columns") or [
+            {"field": f, "unit": out.get("unit")} for f in out["fields"]
+        ] + [{"field": r, "unit": "%"} for r in out.get("ratios") or {}]
+        return dict(out, kind="events",
+                    columns=columns + [{"field": "secs", "unit": "s"}])
+    return out
+
+
 def _job_entry(job: Mapping, out: Mapping, host_raws: Sequence[Mapping]) -> dict:
     """Return the merged entry for one output of one job."""
-    if out["kind"] == "trace":
-        out = dict(out, kind="events",
-                   columns=out.get("columns") or [dict(c) for c in TRACE_COLUMNS])
+    out = _as_reported(out)
     single = len(job["outputs"]) == 1
     entry = {
         "name": job["id"] if single else f"{job['id']}.{out['name']}",

@@ -9,7 +9,7 @@ import os
 import tempfile
 import threading
 
-from agent import btf, probes, tracebuf
+from agent import btf, probes, proginfo, tracebuf
 from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surface)
     PERF_EVENTS,
     JobError,
@@ -178,6 +178,17 @@ class BccJob(OutputReader):
         bpf.open_perf_events.clear()
         return [fd for fd in fds if isinstance(fd, int)]
 
+    def missed_runs(self):
+        """Runs of this job's programs the kernel skipped so far (recursion)."""
+        if self.bpf is None:
+            return 0
+        fds = [
+            fn.fd
+            for name, fn in self.bpf.funcs.items()
+            if _text(name).startswith(self.prefix)
+        ]
+        return proginfo.total_misses(fds)
+
     def _map(self, name):
         """A map of this job (prefixed when the module is shared)."""
         return self.bpf[self.prefix + name]
@@ -195,6 +206,11 @@ class BccJob(OutputReader):
             self.bpf.cleanup()
         finally:
             self.bpf = None
+
+
+def _text(name):
+    """BCC keys its functions by bytes or str, depending on the version."""
+    return name.decode() if isinstance(name, bytes) else name
 
 
 def _relined(source, name):

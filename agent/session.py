@@ -43,6 +43,7 @@ class Session:
         self.decoders = Decoders()
         self.pending = []
         self.lost = {}
+        self.missed_before = {}  # job id -> its skipped runs when the window opened
         self.window = None
         self.offset_ns = 0
         self.compile_s = 0.0
@@ -218,6 +219,7 @@ class Session:
         self.window = {"start_ns": wall, "start_mono": mono}
         self.pending = []
         self.lost = {}  # perf buffers overflowing before the window do not count
+        self.missed_before = {job.id: job.missed_runs() for job in self.jobs}
         self.out.send("started", window={"start_ns": wall})
 
     def _collect_until(self, end_mono):
@@ -292,9 +294,14 @@ class Session:
         self.pending = [e for e in self.pending if e[0] < end_mono]
         self._flush(end_mono, final=True)
         window = {"start_ns": self.window["start_ns"], "end_ns": self.window["end_ns"]}
+        missed = {
+            job.id: job.missed_runs() - self.missed_before.get(job.id, 0)
+            for job in self.jobs
+        }
         self.out.send(
             "done",
             window=window,
+            missed={job_id: n for job_id, n in missed.items() if n > 0},
             peak_rss_kb=peak_rss_kb(),
             compile_s=round(self.compile_s, 3),
         )

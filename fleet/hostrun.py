@@ -68,7 +68,10 @@ class HostRun:
                 try:
                     msg = wire.decode(line)
                 except wire.ProtocolError as err:
+                    # Whatever that line carried is gone: never report the
+                    # host as complete.
                     self.log(f"# bad message: {err}")
+                    self.fail("agent-crashed", f"garbled agent message: {err}")
                     continue
                 self._log_message(msg)
                 await self.inbox.put(msg)
@@ -219,6 +222,9 @@ class HostRun:
             job.update(status="error", error=msg["reason"], outcome=msg["outcome"])
         elif kind == "done":
             self.window = msg.get("window")
+            for job_id, runs in (msg.get("missed") or {}).items():
+                if job_id in self.jobs:
+                    self.jobs[job_id]["missed_runs"] = runs
             self.agent = {
                 "peak_rss_kb": msg.get("peak_rss_kb"),
                 "compile_s": msg.get("compile_s"),

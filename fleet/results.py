@@ -195,7 +195,19 @@ def _job_entry(job: Mapping, out: Mapping, host_raws: Sequence[Mapping]) -> dict
         "stacks": _table_fields,
     }
     entry.update(builders[out["kind"]](out, found))
+    entry["missed_runs"] = _missed_runs(host_raws, job["id"])
     return entry
+
+
+def _missed_runs(host_raws: Sequence[Mapping], job_id: str) -> dict[str, int]:
+    """Per host, the job's probe runs its kernel skipped (another BPF program
+    was running on that CPU): events or counts the job never saw."""
+    missed = {}
+    for raw in host_raws:
+        runs = ((raw.get("jobs") or {}).get(job_id) or {}).get("missed_runs")
+        if runs:
+            missed[raw["name"]] = runs
+    return missed
 
 
 def _participants(host_raws: Sequence[Mapping], job_id: str, name: str) -> dict:

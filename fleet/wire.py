@@ -17,7 +17,8 @@ agent -> controller
     events  {job, output, events: [...], lost}  a batch, sorted by ts_ns
     hist    {job, output, slots: {label: [counts]}}
     table   {job, output, rows: [{key, value}]}
-    done    {window: {start_ns, end_ns}, peak_rss_kb, compile_s}
+    done    {window: {start_ns, end_ns}, peak_rss_kb, compile_s, missed}
+            missed: {job: runs of its programs the kernel skipped in the window}
 """
 
 import json

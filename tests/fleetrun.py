@@ -158,6 +158,16 @@ def host_events(job: dict, host: str, pids=None) -> list[dict]:
             if e["host"] == host and (pids is None or e["pid"] in pids)]
 
 
+def expected_seen(job: dict, host: str, workload: int) -> int:
+    """How many of a workload's `workload` events the job must show on host.
+
+    All of them, less the probe runs that host's kernel skipped and reported
+    (missed_runs: a completion interrupting another BPF program on its CPU,
+    more likely with several agents on one machine). A silent loss still fails.
+    """
+    return workload - job["missed_runs"].get(host, 0)
+
+
 def rows_by_key(job: dict) -> dict:
     """A table output's rows by key."""
     return {row["key"]: row for row in job["rows"]}

@@ -53,6 +53,8 @@ def render_report(
         console.print()
         _print_title(entry, console)
         _RENDERERS[entry["kind"]](entry, results, console, max_events)
+        if entry.get("missed_runs"):
+            console.print(_plain(_missed_text(entry["missed_runs"])))
     console.print()
     _print_recap(results, console)
 
@@ -186,6 +188,16 @@ def _print_events(
     if table.row_count:
         console.print(table)
     console.print(_plain(_events_total(entry, table.row_count)))
+
+
+def _missed_text(missed: Mapping[str, int]) -> str:
+    """Return the warning line for probe runs the kernel skipped."""
+    where = ", ".join(f"{h}={n}" for h, n in missed.items())
+    return (
+        f"warning: the kernel skipped {sum(missed.values())} probe runs"
+        f" ({where}) because another BPF program was running on the CPU;"
+        " counts here are short by as much"
+    )
 
 
 def _events_total(entry: Mapping, shown: int) -> str:

@@ -306,6 +306,10 @@ class ScriptedJob:
         self.script = list(script)  # per poll: (event monos, clock after the poll)
         self.hist = hist
         self.polls = []
+        self.misses = [0]  # missed_runs() answers, in turn; the last one repeats
+
+    def missed_runs(self):
+        return self.misses.pop(0) if len(self.misses) > 1 else self.misses[0]
 
     def outputs(self, kind):
         if kind == "events":
@@ -324,6 +328,9 @@ class ScriptedJob:
 
     def read_hist(self, out):
         return self.hist
+
+    def window_open(self):
+        pass
 
     def trace_lines(self):
         return []
@@ -365,6 +372,22 @@ def test_window_loop_sends_sorted_batches_then_hist_then_done(sess, monkeypatch)
     assert msgs[3]["compile_s"] == 1.235
     assert isinstance(msgs[3]["peak_rss_kb"], int) and msgs[3]["peak_rss_kb"] > 0
     assert job.polls == [session.POLL_MS] * 3 + [0]
+
+
+def test_done_reports_the_runs_the_kernel_skipped_in_the_window(sess, monkeypatch):
+    clock = Clock(MONO0)
+    monkeypatch.setattr(session.time, "monotonic_ns", clock)
+    monkeypatch.setattr(session.time, "time_ns", lambda: WALL0)
+    busy = ScriptedJob(sess, clock, [([], 1_100)])
+    busy.misses = [5, 12]  # 5 skipped before the window: they do not count
+    quiet = ScriptedJob(sess, clock, [])
+    quiet.id, quiet.misses = "job2", [3]
+    sess.jobs = [busy, quiet]
+    sess._open_window(WALL0)
+    sess._collect_until(clock.now + 100)
+    sess._close_window()
+    assert sess.out.sent[-1]["type"] == "done"
+    assert sess.out.sent[-1]["missed"] == {"job1": 7}
 
 
 def test_window_loop_stops_on_stop(sess, monkeypatch):

@@ -335,3 +335,19 @@ def test_linear_histogram_report_says_exact(utc):
     assert "hosts side by side (percentiles are exact values):" in text
     assert "     usecs : count     distribution" in text
     assert "-> " not in text.split("JOB [disk_latency]")[1].split("hosts side")[0]
+
+
+def test_skipped_probe_runs_are_a_warning_under_the_output(utc):
+    meta, jobs, raws = load_report_fixture()
+    raws[1]["jobs"]["opens"]["missed_runs"] = 16
+    text = render_text(build_results(meta, jobs, raws))
+    assert max(len(line) for line in lines_of(text)) <= 80
+    flat = " ".join(text.split())
+    assert (
+        "warning: the kernel skipped 16 probe runs (db2=16) because another BPF"
+        " program was running on the CPU; counts here are short by as much"
+    ) in flat
+    # under the opens output, before the next job's title
+    warning = flat.index("warning: the kernel skipped")
+    assert flat.index("JOB [opens]") < warning < flat.index("JOB [syscalls")
+    assert "skipped" not in render_text(build_results(*load_report_fixture()))

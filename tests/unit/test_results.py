@@ -306,3 +306,16 @@ def test_trace_output_is_an_events_entry_with_comm_pid_message(tmp_path):
     assert entry["count"] == 1
     assert list(entry["events"]) == [
         {"host": "db1", "ts_ns": 5, "comm": "sync", "pid": 7, "message": "hi"}]
+
+
+def test_missed_runs_per_job_name_the_hosts_that_skipped_some():
+    meta, jobs, raws = load_report_fixture()
+    raws[1]["jobs"]["opens"]["missed_runs"] = 16
+    raws[2]["jobs"]["syscalls"]["missed_runs"] = 3
+    built = build_results(meta, jobs, raws)
+    assert job(built, "opens")["missed_runs"] == {"db2": 16}
+    # every output of a job carries its job's count
+    assert job(built, "syscalls.by_comm")["missed_runs"] == {"db3": 3}
+    assert job(built, "syscalls.latency")["missed_runs"] == {"db3": 3}
+    assert job(built, "disk_latency")["missed_runs"] == {}
+    assert built["hosts"]["db2"]["jobs"]["opens"]["missed_runs"] == 16

@@ -25,6 +25,10 @@ from agent.decode import disk_dev, plain, struct_dict  # noqa: F401  (re-exporte
 from agent.outputs import OutputReader
 
 JOB_SEQ = []  # jobs prepared in this agent, for unique printk tags
+# Names this agent's lines in the host's shared trace buffer. Random, not the
+# pid: the buffer outlives agents, and pids wrap (pid_max is often 32768), so a
+# later agent with a reused pid would read an earlier agent's marked window.
+AGENT_TAG = "fl%s" % os.urandom(5).hex()
 
 
 class BccJob(OutputReader):
@@ -83,7 +87,7 @@ class BccJob(OutputReader):
         if self.outputs("trace"):
             if self.trace is None:  # one tag per job, even if compiled twice
                 JOB_SEQ.append(self.id)
-                tag = "fl%x_%d" % (os.getpid(), len(JOB_SEQ))
+                tag = "%s_%d" % (AGENT_TAG, len(JOB_SEQ))
                 self.trace = tracebuf.TraceBuffer(tag)
                 self.trace.expand()
             head = tracebuf.prelude(self.trace.tag)

@@ -99,7 +99,7 @@ class TraceBuffer:
                 msg, ts = match.group("msg"), float(match.group("ts"))
                 if msg == "fleet-%s-start" % self.tag:
                     start_ts, found, self.saw_start = ts, [], True
-                elif msg == "fleet-%s-end" % self.tag:
+                elif msg == "fleet-%s-end" % self.tag and start_ts is not None:
                     break
                 elif start_ts is not None and msg.startswith(self.tag + " "):
                     found.append(

@@ -21,7 +21,7 @@ from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surf
     resolve_cflags,
     use_macro,
 )
-from agent.decode import disk_dev, plain, struct_dict  # noqa: F401  (re-exported)
+from agent.decode import as_str, disk_dev, plain, struct_dict  # noqa: F401  (re-exported)
 from agent.outputs import OutputReader
 
 JOB_SEQ = []  # jobs prepared in this agent, for unique printk tags
@@ -189,7 +189,7 @@ class BccJob(OutputReader):
         fds = [
             fn.fd
             for name, fn in self.bpf.funcs.items()
-            if _text(name).startswith(self.prefix)
+            if as_str(name).startswith(self.prefix)
         ]
         return proginfo.total_misses(fds)
 
@@ -210,11 +210,6 @@ class BccJob(OutputReader):
             self.bpf.cleanup()
         finally:
             self.bpf = None
-
-
-def _text(name):
-    """BCC keys its functions by bytes or str, depending on the version."""
-    return name.decode() if isinstance(name, bytes) else name
 
 
 def _relined(source, name):

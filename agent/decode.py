@@ -85,6 +85,11 @@ class Decoders:
         return record
 
 
+def as_str(value):
+    """BCC hands out names and paths as bytes or str, depending on its version."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def plain(value):
     """Convert a ctypes value (int, char array, struct) to a JSON value."""
     if isinstance(value, bytes):

@@ -4,6 +4,8 @@ import ctypes
 import os
 import struct
 
+from agent.decode import as_str
+
 STT_GNU_IFUNC = 10
 
 
@@ -16,7 +18,7 @@ def library_path(name):
     path = BPF.find_library(name if name.startswith("lib") else "lib%s.so" % name)
     if not path and not name.startswith("lib"):
         path = BPF.find_library(name)
-    return path.decode() if isinstance(path, bytes) else path
+    return as_str(path)
 
 
 def dynsym_type(path, symbol):

@@ -85,8 +85,9 @@ def one_round(fleet, tmp: Path) -> dict:
     out, err = proc.communicate(timeout=120)
     if proc.returncode != 0:
         raise SystemExit(f"fleet run failed ({proc.returncode}): {err}")
-    job = json.loads(out)["jobs"][0]
-    seen = {h: 0 for h in json.loads(out)["hosts"]}
+    results = json.loads(out)
+    job = results["jobs"][0]
+    seen = {h: 0 for h in results["hosts"]}
     for event in job["events"]:
         if "W" in event["rwbs"]:
             seen[event["host"]] += 1

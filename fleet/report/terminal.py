@@ -129,7 +129,7 @@ def _print_title(entry: Mapping[str, Any], console: Console) -> None:
         console.print(Text(entry["summary"]))
     params = entry.get("params") or {}
     if params:
-        text = ", ".join(f"{k}={v}" for k, v in params.items())
+        text = _pairs(params)
         console.print(Text(f"params: {text}", style="dim"))
 
 
@@ -190,12 +190,16 @@ def _print_events(
     console.print(_plain(_events_total(entry, table.row_count)))
 
 
+def _pairs(values: Mapping[str, Any]) -> str:
+    """Return ``a=1, b=2`` (params, or counts per host)."""
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
 def _missed_text(missed: Mapping[str, int]) -> str:
     """Return the warning line for probe runs the kernel skipped."""
-    where = ", ".join(f"{h}={n}" for h, n in missed.items())
     return (
         f"warning: the kernel skipped {sum(missed.values())} probe runs"
-        f" ({where}) because another BPF program was running on the CPU;"
+        f" ({_pairs(missed)}) because another BPF program was running on the CPU;"
         " counts here are short by as much"
     )
 
@@ -205,7 +209,7 @@ def _events_total(entry: Mapping, shown: int) -> str:
     lost = entry.get("lost") or {}
     text = f"{entry['count']} events total ({sum(lost.values())} lost)"
     if lost:
-        text += " lost on: " + ", ".join(f"{h}={n}" for h, n in lost.items())
+        text += " lost on: " + _pairs(lost)
     if shown < entry["count"]:
         text += f"; first {shown} shown"
     return text

@@ -231,6 +231,41 @@ def go(work: subprocess.Popen, timeout: float = 30):
     return work.communicate("go\n", timeout=timeout)
 
 
+# argv: cpu rounds. A and its child B ping-pong a byte over two pipes, pinned
+# to one CPU and SCHED_FIFO (no ordinary task, e.g. a kworker woken there, can
+# run between them): every round hands the CPU from A to B and back.
+PING_PONG = """\
+import os, sys
+os.sched_setaffinity(0, {int(sys.argv[1])})
+os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+rounds = int(sys.argv[2])
+to_b_r, to_b_w = os.pipe()
+to_a_r, to_a_w = os.pipe()
+child = os.fork()
+if child == 0:
+    for _ in range(rounds):
+        os.read(to_b_r, 1)
+        os.write(to_a_w, b"y")
+    os._exit(0)
+for _ in range(rounds):
+    os.write(to_b_w, b"x")
+    os.read(to_a_r, 1)
+_, status = os.waitpid(child, 0)
+assert status == 0
+with open("/proc/self/comm") as f:
+    print(os.getpid(), child, f.read().strip())
+"""
+
+
+def ping_pong(rounds: int) -> tuple[int, int, str]:
+    """Run the ping-pong on this machine's last CPU; (A's pid, B's pid, comm)."""
+    cpu = max(os.sched_getaffinity(0))
+    done = subprocess.run([sys.executable, "-c", PING_PONG, str(cpu), str(rounds)],
+                          capture_output=True, text=True, timeout=30, check=True)
+    a_pid, b_pid, comm = done.stdout.split()
+    return int(a_pid), int(b_pid), comm
+
+
 def run_syncs(count: int, gap_s: float, timeout: float = 60) -> list[int]:
     """Start `sync` count times, gap_s apart (by the clock, not after each
     returns: a sync with many dirty pages may take long); return their pids."""

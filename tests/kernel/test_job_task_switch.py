@@ -9,39 +9,14 @@ woken on that CPU) can run between them and split a hand-over in two.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from fleetrun import start_fleet, wait_for_window
+from fleetrun import ping_pong, start_fleet, wait_for_window
 
 pytestmark = pytest.mark.kernel
 
 ROUNDS = 100
 HOST = "localhost"
-
-# Prints "A_PID B_PID COMM" when both processes are done.
-PING_PONG = """\
-import os, sys
-os.sched_setaffinity(0, {int(sys.argv[1])})
-os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-rounds = int(sys.argv[2])
-to_b_r, to_b_w = os.pipe()
-to_a_r, to_a_w = os.pipe()
-child = os.fork()
-if child == 0:
-    for _ in range(rounds):
-        os.read(to_b_r, 1)
-        os.write(to_a_w, b"y")
-    os._exit(0)
-for _ in range(rounds):
-    os.write(to_b_w, b"x")
-    os.read(to_a_r, 1)
-os.waitpid(child, 0)
-with open("/proc/self/comm") as f:
-    print(os.getpid(), child, f.read().strip())
-"""
 
 
 def parse_key(key: str) -> tuple[str, int, int, str]:
@@ -56,13 +31,10 @@ def ping_pong_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("task_switch") / "runs"
     proc = start_fleet(runs, "trace", "task_switch", "-d", "3s", "--json")
     wait_for_window(runs, 1)
-    cpu = max(os.sched_getaffinity(0))
-    work = subprocess.run([sys.executable, "-c", PING_PONG, str(cpu), str(ROUNDS)],
-                          capture_output=True, text=True, timeout=30, check=True)
-    a_pid, b_pid, comm = work.stdout.split()
+    a_pid, b_pid, comm = ping_pong(ROUNDS)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    return json.loads(out), int(a_pid), int(b_pid), comm
+    return json.loads(out), a_pid, b_pid, comm
 
 
 def test_both_directions_count_every_round(ping_pong_run):

@@ -10,13 +10,10 @@ and not many more.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from fleetrun import job_named, rows_by_key
+from fleetrun import job_named, ping_pong, rows_by_key
 from tutorialrun import attach_used, lesson_playbook, run_lesson
 
 pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
@@ -24,40 +21,12 @@ pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 PLAYBOOK = lesson_playbook("task_switch")
 ROUNDS = 200
 
-# argv: cpu rounds. Prints "A_PID B_PID" when both are done.
-PING_PONG = r"""
-import os, sys
-os.sched_setaffinity(0, {int(sys.argv[1])})
-os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
-rounds = int(sys.argv[2])
-ping_r, ping_w = os.pipe()
-pong_r, pong_w = os.pipe()
-child = os.fork()
-if child == 0:
-    for _ in range(rounds):
-        os.read(ping_r, 1)
-        os.write(pong_w, b"o")
-    os._exit(0)
-for _ in range(rounds):
-    os.write(ping_w, b"i")
-    os.read(pong_r, 1)
-_, status = os.waitpid(child, 0)
-assert status == 0
-print(os.getpid(), child)
-"""
-
 
 @pytest.fixture(scope="module")
 def lesson_run(ssh_fleet, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("tutorial_task_switch")
-
-    def workload():
-        cpu = max(os.sched_getaffinity(0))
-        done = subprocess.run([sys.executable, "-c", PING_PONG, str(cpu), str(ROUNDS)],
-                              capture_output=True, text=True, timeout=30, check=True)
-        return [int(x) for x in done.stdout.split()]
-
-    results, hosts, (a, b) = run_lesson(ssh_fleet, tmp, PLAYBOOK, workload)
+    results, hosts, (a, b, _) = run_lesson(ssh_fleet, tmp, PLAYBOOK,
+                                           lambda: ping_pong(ROUNDS))
     return results, hosts, a, b
 
 

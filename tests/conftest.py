@@ -4,12 +4,17 @@
 - Tests marked ``kernel`` are skipped (with the reason) unless we are root and the
   system Python can ``import bcc``.
 - Tests marked ``ssh`` are skipped unless a real sshd fleet can run here.
+- A session that collects any ``kernel`` or ``ssh`` test first takes an exclusive
+  lock (``FLEET_E2E_LOCK``, default /tmp/fleet-e2e.lock): two such sessions on
+  one machine would see each other's agents and BPF programs, share the
+  kernel's 64 programs per tracepoint and race for loopback ranges.
 - ``ssh_fleet``: a session-wide fleet of 3 real sshd hosts on loopback (see
   scripts/sshfleet.py), plus one host ``badhost`` whose known_hosts key is wrong.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import subprocess
@@ -70,6 +75,27 @@ def _skip_or_fail(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"prerequisite missing in CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+_E2E_LOCK: list = []  # the open lock file, held until the session's process exits
+
+
+def _needs_machine(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(m) is not None for m in ("kernel", "ssh"))
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Hold the machine-wide end-to-end lock for the whole session if needed."""
+    if _E2E_LOCK or not any(_needs_machine(item) for item in items):
+        return
+    path = os.environ.get("FLEET_E2E_LOCK", "/tmp/fleet-e2e.lock")
+    lock = open(path, "a")  # noqa: SIM115 - held for the session
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.stderr.write(f"\nwaiting for {path}: another kernel/ssh test session\n")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    _E2E_LOCK.append(lock)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

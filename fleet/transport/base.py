@@ -22,10 +22,20 @@ class HostFailure(Exception):
 
 @dataclass
 class TransportOptions:
-    """Settings every transport gets from the CLI and inventory."""
+    """Settings every transport gets from the CLI, ansible.cfg and inventory.
+
+    Host vars (``ansible_user``, ``ansible_ssh_private_key_file``, ...) win over
+    these; these win over ssh_config and the SSH defaults.
+    """
 
     known_hosts: str | None = None
     connect_timeout: float = 10.0
+    user: str | None = None  # -u, else ansible.cfg remote_user
+    private_key: str | None = None  # --private-key, else ansible.cfg private_key_file
+    become: bool | None = None  # -b (None: each host's ansible_become decides)
+    become_password: str | None = None  # -K, asked once; never logged
+    accept_new_host_keys: bool = False  # --accept-new-host-keys
+    verbosity: int = 0  # -v count
     extra: dict = field(default_factory=dict)
 
 

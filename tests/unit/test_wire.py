@@ -24,7 +24,7 @@ def test_protocol_constants():
     )
     assert not set(wire.TO_AGENT) & set(wire.FROM_AGENT)
     assert wire.OUTCOMES[0] == "ok"
-    assert len(set(wire.OUTCOMES)) == len(wire.OUTCOMES) == 11
+    assert len(set(wire.OUTCOMES)) == len(wire.OUTCOMES) == 14
     for outcome in ("compile-error", "attach-error", "no-bcc", "agent-crashed"):
         assert outcome in wire.OUTCOMES
 

@@ -24,24 +24,40 @@ def parse_ini_value(text: str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. invalid escapes in quoted text
-            return ast.literal_eval(text)
+            return _plain(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
+
+
+def _plain(value: Any) -> Any:
+    """A literal as a var value, as Ansible keeps it: tuples and sets as lists,
+    bytes as text, and ``...`` or complex numbers as the text they were."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if value is ... or isinstance(value, complex):
+        return "..." if value is ... else str(value)
+    return value
 
 
 class _IniReader:
     """Reads an INI inventory line by line, tracking the current section."""
 
-    def __init__(self, path: str):
-        self.builder = Builder(path)
+    def __init__(self, path: str, builder: Builder):
+        self.builder = builder
         self.path = path
         self.group, self.kind = "ungrouped", "hosts"
-        # [g] or [g:children] declares g; [g:vars] and children must name such a g.
-        self.declared = {"all", "ungrouped"}
+        # [g] or [g:children] declares g; [g:vars] and children must name such a g
+        # (here or in an inventory source read before this one).
+        self.declared = {"all", "ungrouped", *builder.groups}
         self.references: list[tuple[int, str, str]] = []  # (line, group, message)
 
-    def read(self, text: str) -> Inventory:
+    def read(self, text: str) -> None:
         """Parse every line, then refuse references to groups never declared."""
+        self.builder.path = self.path
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if line and line[0] not in "#;":
@@ -49,7 +65,6 @@ class _IniReader:
         for number, group, message in sorted(self.references):
             if group not in self.declared:
                 raise InputError(message, self.path, number)
-        return self.builder.build()
 
     def _line(self, line: str, number: int) -> None:
         """Dispatch one non-blank, non-comment line by the current section."""
@@ -125,18 +140,35 @@ class _IniReader:
         self.references.append((number, child, message))
 
 
+def read_ini(builder: Builder, text: str, path: str) -> None:
+    """Add Ansible INI text (``[group]``, ``:vars``, ``:children``) to builder."""
+    _IniReader(path, builder).read(text)
+
+
 def parse_ini(text: str, path: str) -> Inventory:
     """An inventory from Ansible INI text (``[group]``, ``:vars``, ``:children``)."""
-    return _IniReader(path).read(text)
+    builder = Builder(path)
+    read_ini(builder, text, path)
+    return builder.build()
 
 
-def parse_hostlist(text: str) -> Inventory:
-    """An inventory from Ansible's ``-i 'a,b:2222,web[1:3],'`` form; all ungrouped."""
-    builder = Builder(None)
-    for entry in filter(None, (piece.strip() for piece in text.split(","))):
+def read_hostlist(builder: Builder, text: str) -> None:
+    """Add the hosts of Ansible's ``-i 'a,b:2222,web[1:3],'`` form, ungrouped."""
+    builder.path = None
+    entries = [piece.strip() for piece in text.split(",") if piece.strip()]
+    if not entries:
+        raise InputError(f"the host list -i {text!r} names no host; "
+                         "give names like -i 'host1,host2' or -i 'host1,'")
+    for entry in entries:
         names, port = parse_host_entry(entry)
         for name in names:
             builder.add_host(name, "ungrouped")
             if port is not None:
                 builder.set_host_var(name, "ansible_port", port, None)
+
+
+def parse_hostlist(text: str) -> Inventory:
+    """An inventory from Ansible's ``-i 'a,b:2222,web[1:3],'`` form; all ungrouped."""
+    builder = Builder(None)
+    read_hostlist(builder, text)
     return builder.build()

@@ -174,25 +174,28 @@ class Inventory:
             missing += self._evaluate(_limit_terms(limit)).unmatched
         return missing
 
-    def select(self, pattern: str, limit: str | None = None) -> list[Host]:
-        """Hosts matching pattern and limit, each checked for bad connection vars."""
+    def select(
+        self, pattern: str, limit: str | None = None, check: bool = True
+    ) -> list[Host]:
+        """Hosts matching pattern and limit, each checked for bad connection vars
+        (unless ``check`` is False: a listing shows hosts fleet cannot reach)."""
         hosts = self.resolve(pattern)
         if limit is not None:
             allowed = set(self._evaluate(_limit_terms(limit)).names)
             hosts = [host for host in hosts if host.name in allowed]
-        for host in hosts:
+        for host in hosts if check else ():
             host.check()
         return hosts
 
     def target(
-        self, pattern: str, limit: str | None = None
+        self, pattern: str, limit: str | None = None, check: bool = True
     ) -> tuple[list[Host], list[str]]:
         """Hosts a command reaches and a warning per pattern term matching none.
 
         No host left at all is an InputError naming the pattern, the limit
         and the inventory, as Ansible refuses a run with no hosts to target.
         """
-        hosts = self.select(pattern, limit)
+        hosts = self.select(pattern, limit, check)
         warnings = [f"could not match supplied host pattern, ignoring: {term}"
                     for term in self.unmatched(pattern, limit)]
         if not hosts:

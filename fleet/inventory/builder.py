@@ -19,7 +19,9 @@ class Builder:
 
     def __init__(self, path: str | None = None):
         self.path = path
-        self.groups = {"all": Group("all"), "ungrouped": Group("ungrouped")}
+        # As in Ansible, ungrouped is all's first child from the start.
+        self.groups = {"all": Group("all", children=["ungrouped"]),
+                       "ungrouped": Group("ungrouped", parents=["all"])}
         self.host_groups: dict[str, list[str]] = {}
         self.host_vars: dict[str, dict[str, Any]] = {}
         self.host_origins: dict[str, dict[str, Origin]] = {}

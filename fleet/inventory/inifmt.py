@@ -6,7 +6,7 @@ import ast
 import re
 import shlex
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InputError
 from .builder import Builder
@@ -50,10 +50,11 @@ class _IniReader:
         self.builder = builder
         self.path = path
         self.group, self.kind = "ungrouped", "hosts"
-        # [g] or [g:children] declares g; [g:vars] and children must name such a g
-        # (here or in an inventory source read before this one).
-        self.declared = {"all", "ungrouped", *builder.groups}
-        self.references: list[tuple[int, str, str]] = []  # (line, group, message)
+        # As Ansible: [g] or [g:children] declares g. A child group not known
+        # yet waits here (with its parents) until its section comes, and is
+        # linked then, which fixes the order of children; [g:vars] of a group
+        # never declared waits too. Whatever still waits at the end is an error.
+        self.pending: dict[str, _Pending] = {}
 
     def read(self, text: str) -> None:
         """Parse every line, then refuse references to groups never declared."""
@@ -62,9 +63,13 @@ class _IniReader:
             line = raw.strip()
             if line and line[0] not in "#;":
                 self._line(line, number)
-        for number, group, message in sorted(self.references):
-            if group not in self.declared:
-                raise InputError(message, self.path, number)
+        for group, wait in self.pending.items():
+            if wait.kind == "vars":
+                message = f"section [{group}:vars] is for a group never defined"
+            else:
+                message = (f"section [{wait.parents[-1]}:children] includes "
+                           f"undefined group '{group}'")
+            raise InputError(message, self.path, wait.line)
 
     def _line(self, line: str, number: int) -> None:
         """Dispatch one non-blank, non-comment line by the current section."""
@@ -87,13 +92,25 @@ class _IniReader:
         if kind not in ("hosts", "vars", "children"):
             message = f"section [{group}:{kind}] has unknown type: {_SECTION_HELP}"
             raise InputError(message, self.path, number)
-        self.builder.group(group)
+        if group not in self.builder.groups:
+            if kind == "vars" and group not in self.pending:
+                self.pending[group] = _Pending(number, "vars", [])
+            self.builder.group(group)
         self.group, self.kind = group, kind
-        if kind == "vars":
-            message = f"section [{group}:vars] is for a group never defined"
-            self.references.append((number, group, message))
-        else:
-            self.declared.add(group)
+        wait = self.pending.get(group)
+        if wait is not None and kind != "vars":
+            if wait.kind == "children":
+                self._link_pending(group, number)
+            else:
+                del self.pending[group]
+
+    def _link_pending(self, group: str, number: int) -> None:
+        """A waited-for child group is declared: link it under its parents."""
+        for parent in self.pending[group].parents:
+            self.builder.add_child(parent, group, number)
+            if parent in self.pending and self.pending[parent].kind == "children":
+                self._link_pending(parent, number)
+        del self.pending[group]
 
     def _host_line(self, line: str, number: int) -> None:
         """A host entry (ranges and ``:port`` allowed), then ``key=value`` vars."""
@@ -135,9 +152,20 @@ class _IniReader:
             message = f"expected a group name in [{self.group}:children], got '{line}'"
             raise InputError(message, self.path, number)
         child = match.group(1)
-        self.builder.add_child(self.group, child, number)
-        message = f"section [{self.group}:children] includes undefined group '{child}'"
-        self.references.append((number, child, message))
+        if child in self.builder.groups:
+            self.builder.add_child(self.group, child, number)
+        elif child in self.pending:
+            self.pending[child].parents.append(self.group)
+        else:
+            self.pending[child] = _Pending(number, "children", [self.group])
+
+
+class _Pending(NamedTuple):
+    """A group named before its section: where, how, and who wants it as child."""
+
+    line: int
+    kind: str  # "vars" or "children"
+    parents: list[str]
 
 
 def read_ini(builder: Builder, text: str, path: str) -> None:

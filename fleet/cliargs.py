@@ -11,6 +11,8 @@ with argparse's intermixed parsing.
 from __future__ import annotations
 
 import argparse
+import sys
+import textwrap
 from typing import Any, Callable
 
 from .errors import InputError
@@ -26,7 +28,10 @@ class Parser(argparse.ArgumentParser):
     subcommands: dict[str, argparse.ArgumentParser] = {}  # set by build_parser
 
     def __init__(self, *args: Any, **kwargs: Any):
+        # Raw, so examples keep their layout; the description is wrapped here.
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        if kwargs.get("description"):
+            kwargs["description"] = textwrap.fill(kwargs["description"], 79)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -251,11 +256,16 @@ def build_parser(version: Callable[[], str]) -> Parser:
   fleet trace execsnoop               # one job on this machine
   fleet run playbooks/disk-latency.yaml -i hosts.ini
   fleet inventory -i hosts.ini --graph
-Each subcommand's --help shows its options and examples.""")
+Each subcommand's --help shows its options and examples. Settings not given
+on the command line come from ANSIBLE_INVENTORY, ANSIBLE_REMOTE_USER,
+ANSIBLE_PRIVATE_KEY_FILE, ANSIBLE_FORKS, ANSIBLE_TIMEOUT, then from the
+[defaults] of ansible.cfg ($ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg or
+/etc/ansible/ansible.cfg, the first found).""")
     parser.add_argument("--version", action=_Version, version_text=version,
                         help="show fleet's version, its config file and Python")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                parser_class=Parser)
+                                parser_class=Parser,
+                                help="what to do; 'fleet COMMAND --help' shows how")
     for add in SUBCOMMANDS:
         add(sub)
     parser.subcommands = dict(sub.choices)
@@ -271,7 +281,8 @@ class _Version(argparse.Action):
         self.version_text = version_text
 
     def __call__(self, parser, namespace, values, option_string=None):
-        parser.exit(0, self.version_text() + "\n")
+        sys.stdout.write(self.version_text() + "\n")
+        parser.exit(0)
 
 
 def parse_args(parser: Parser, argv: list[str]) -> argparse.Namespace:

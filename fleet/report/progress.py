@@ -47,8 +47,7 @@ class LiveProgress:
         """-v sink: a host log line at or below the asked level, printed above
         the live line (rich keeps the two apart), prefixed with the host."""
         if level <= self.verbosity:
-            line = Text(f"<{host}> ", style="bold")
-            line.append(text)
+            line = Text.assemble((f"<{host}> ", "bold"), text)
             self.console.print(line, soft_wrap=True, highlight=False)
 
     def _render(self) -> Text:

@@ -51,7 +51,7 @@ def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
 def plan_run(
     playbook: Playbook,
     catalog: Catalog,
-    inventory: Inventory | str | list[str] | None = None,
+    inventory: Inventory | str | Path | list[str] | None = None,
     limit: str | None = None,
     runs_root: Path = Path("runs"),
     known_hosts: str | None = None,

@@ -8,6 +8,7 @@ inventory is localhost over the local transport.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,13 @@ _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 def load_inventory(
-    sources: str | Sequence[str] | None, extra: Layer = EMPTY
+    sources: str | os.PathLike | Sequence[str] | None, extra: Layer = EMPTY
 ) -> Inventory:
     """One inventory from files, folders and ``host1,host2,`` lists, in order;
     localhost when there is none. ``extra`` is the -e layer (extravars.py)."""
-    if isinstance(sources, str):
+    if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    sources = [os.fspath(source) for source in sources or ()]
     if not sources:
         return Inventory.localhost(extra)
     builder = Builder()

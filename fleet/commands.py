@@ -8,11 +8,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .ansible_config import AnsibleConfig, load_ansible_config
 from .catalog import Catalog
 from .errors import InputError
-from .inventory import format_hosts, load_inventory
-from .jobdoc import describe_job
-from .play import check, execute, plan_run
+from .inventory import Inventory, format_hosts
+from .inventory.ansiblejson import dumps, host_vars, inventory_graph, inventory_list
+from .jobdoc import describe_job, list_jobs
+from .options import forks_for, inventory_for, transport_options
+from .overrides import apply_params
+from .play import RunPlan, check, execute, plan_run
 from .playbook import (
     Playbook,
     PlaybookJob,
@@ -31,26 +35,76 @@ def _stdout_console() -> Console:
     return Console(emoji=False, width=80 if not sys.stdout.isatty() else None)
 
 
-def _plan(playbook: Playbook, catalog: Catalog, args):
-    """The run plan from a playbook and the target options of the command line."""
-    plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
-                    args.known_hosts, args.timeout)
-    if args.forks is not None:
-        if args.forks < 1:
-            raise InputError(f"--forks must be at least 1, got {args.forks}")
-        plan.options.forks = args.forks
+def _warn(err: Console, warnings: list[str]) -> None:
+    """Print each warning as its own paragraph on stderr."""
+    for warning in warnings:
+        err.print(f"fleet: warning: {warning}", markup=False, highlight=False)
+
+
+def _config(args, err: Console) -> AnsibleConfig:
+    """ansible.cfg and the environment, with their warnings (and -v: which file)."""
+    config = load_ansible_config()
+    _warn(err, config.warnings)
+    if args.verbose:
+        err.print(f"Using {config.path or 'no'} config file", highlight=False)
+    return config
+
+
+def _inventory(args, config: AnsibleConfig, err: Console) -> Inventory:
+    """The command's inventory; says so when it falls back to localhost."""
+    inventory = inventory_for(args, config)
+    if not inventory.source:
+        _warn(err, [note] if (note := config.localhost_note()) else [])
+    if args.verbose:
+        err.print(f"Inventory: {inventory.source or 'localhost (none given)'}",
+                  highlight=False)
+    return inventory
+
+
+def _plan(playbook: Playbook, catalog: Catalog, args, err: Console) -> RunPlan:
+    """The run plan from a playbook, the command line, ansible.cfg and env."""
+    config = _config(args, err)
+    inventory = _inventory(args, config, err)
+    plan = plan_run(playbook, catalog, inventory, args.limit, Path(args.runs),
+                    transport=transport_options(args, config))
+    plan.options.forks = forks_for(args, config, playbook.forks)
+    warnings = plan.warnings
+    if not (getattr(args, "list_hosts", False) or getattr(args, "syntax_check", False)):
+        warnings = warnings + [note] if (note := config.host_key_note()) else warnings
+    _warn(err, warnings)
     return plan
+
+
+def _dry(plan: RunPlan, args) -> bool:
+    """--list-hosts or --syntax-check: print what was planned; True if so."""
+    if args.list_hosts:
+        names = [host.name for host in plan.hosts]
+        if args.json:
+            print(json.dumps({"hosts": names}, indent=2))
+        else:
+            print("\n".join([f"  hosts ({len(names)}):"] + [f"    {n}" for n in names]))
+        return True
+    if getattr(args, "syntax_check", False):
+        jobs = ", ".join(job.id for job in plan.jobs)
+        print(f"playbook: {plan.playbook.path}: syntax ok; {len(plan.jobs)} job(s) "
+              f"rendered ({jobs}) for {len(plan.hosts)} host(s); no host contacted")
+        return True
+    return False
 
 
 def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
     """Plan, execute with live progress, then print the report or the JSON."""
-    plan = _plan(playbook, catalog, args)
+    plan = _plan(playbook, catalog, args, err)
+    if _dry(plan, args):
+        return 0
     err.print(
         f"Tracing {len(plan.hosts)} host(s) for {playbook.duration:g}s with "
         f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
         highlight=False,
     )
-    with LiveProgress(err, len(plan.hosts), playbook.duration) as progress:
+    with LiveProgress(err, len(plan.hosts), playbook.duration,
+                      args.verbose) as progress:
+        plan.options.echo = progress.echo if args.verbose else None
         results, code = execute(plan, progress)
     if args.json:
         dump_results(results, sys.stdout)
@@ -67,6 +121,7 @@ def cmd_run(args, err: Console) -> int:
     playbook = load_playbook(Path(args.playbook), catalog)
     duration = parse_duration(args.duration, "--duration") if args.duration else None
     playbook = apply_overrides(playbook, duration=duration) if duration else playbook
+    playbook = apply_params(playbook, catalog, _params(args.param))
     return _run(playbook, catalog, args, err)
 
 
@@ -81,21 +136,34 @@ def cmd_trace(args, err: Console) -> int:
 
 
 def cmd_inventory(args, err: Console) -> int:
-    """fleet inventory [PATTERN]: the resolved hosts and their vars."""
-    inventory = load_inventory(args.inventory)
-    hosts = inventory.select(args.pattern, args.limit)
-    print(format_hosts(hosts, inventory))
+    """fleet inventory [PATTERN]: hosts and vars, or ansible-inventory's output."""
+    inventory = _inventory(args, _config(args, err), err)
+    if args.graph:
+        print(inventory_graph(inventory, args.pattern or "all"))
+    elif args.host:
+        print(dumps(host_vars(inventory, args.host)))
+    elif args.list:
+        print(dumps(inventory_list(inventory, _listed(inventory, args, err))))
+    else:
+        hosts, warnings = inventory.target(args.pattern or "all", args.limit)
+        _warn(err, warnings)
+        print(format_hosts(hosts, inventory))
     return 0
+
+
+def _listed(inventory: Inventory, args, err: Console) -> list[str]:
+    """Names of the hosts --list shows: all, or those a pattern or -l keep."""
+    if args.pattern is None and args.limit is None:
+        return list(inventory.hosts)
+    hosts, warnings = inventory.target(args.pattern or "all", args.limit, False)
+    _warn(err, warnings)
+    return [host.name for host in hosts if host.name in inventory.hosts]
 
 
 def cmd_jobs(args, err: Console) -> int:
     """fleet jobs [NAME]: the catalog, or one job's params, attach points, outputs."""
     catalog = Catalog.default()
-    if args.name:
-        print(describe_job(catalog.get(args.name)))
-    else:
-        for name in catalog.names():
-            print(f"{name:<14} {catalog.get(name).summary}")
+    print(describe_job(catalog.get(args.name)) if args.name else list_jobs(catalog))
     return 0
 
 
@@ -147,12 +215,13 @@ def cmd_check(args, err: Console) -> int:
         playbook = load_playbook(Path(args.playbook), catalog)
     else:
         playbook = _catalog_playbook(catalog, args.pattern)
-    plan = _plan(playbook, catalog, args)
+    plan = _plan(playbook, catalog, args, err)
     err.print(
         f"Checking {len(plan.jobs)} job(s) on {len(plan.hosts)} host(s)...",
         highlight=False,
     )
-    with LiveProgress(err, len(plan.hosts), 0) as progress:
+    with LiveProgress(err, len(plan.hosts), 0, args.verbose) as progress:
+        plan.options.echo = progress.echo if args.verbose else None
         hosts, code = check(plan, progress)
     if args.json:
         json.dump({"hosts": hosts}, sys.stdout, indent=2, default=str)

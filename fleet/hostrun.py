@@ -17,17 +17,26 @@ STOP_GRACE_S = 4.0  # after Ctrl-C: time for agents to report partial results
 STOP = "_local_stop"  # inbox marker, never on the wire
 
 Progress = Callable[[str, str, str], None]  # (host, phase, detail)
+Echo = Callable[[str, str, int], None]  # (host, log line, level): the -v sink
+
+# Log levels: -v shows what is logged at LOG_PHASES, -vv adds LOG_STDERR, -vvv
+# LOG_WIRE. The host log file keeps every level.
+LOG_PHASES = 1  # phases, connection steps, failures, exit status
+LOG_STDERR = 2  # the agent's stderr lines
+LOG_WIRE = 3  # every protocol message, both ways
 
 
 class HostRun:
     """One host's state through the run, ending as a raw result dict."""
 
-    def __init__(self, host, run_dir: Path, job_ids: list[str], progress: Progress):
+    def __init__(self, host, run_dir: Path, job_ids: list[str], progress: Progress,
+                 echo: Echo | None = None):
         self.host = host
         self.name = host.name
         self.run_dir = run_dir
         self.job_ids = job_ids
-        self.progress = progress
+        self._report = progress
+        self._echo = echo
         self.transport = None
         self.proc = None
         self.inbox: asyncio.Queue = asyncio.Queue()
@@ -45,11 +54,25 @@ class HostRun:
         self._log_start = time.monotonic()
         self._event_files: dict = {}
 
-    def log(self, text: str) -> None:
-        """Append a line to this host's raw log, stamped with seconds since start."""
+    def log(self, text: str, level: int = LOG_PHASES) -> None:
+        """Append a line to this host's raw log, stamped with seconds since start;
+        the -v sink gets it too (it shows the levels asked for)."""
         stamp = time.monotonic() - self._log_start
         self._log.write(f"+{stamp:8.3f} {text.rstrip()}\n")
         self._log.flush()
+        if self._echo is not None:
+            self._echo(self.name, text.rstrip(), level)
+
+    def progress(self, host: str, phase: str, detail: str) -> None:
+        """A phase change: logged (fail() logs failures itself), then displayed."""
+        if phase != "failed":
+            self.log(f"# {phase}" + (f" {detail}" if detail else ""))
+        self._report(host, phase, detail)
+
+    async def _send(self, msg: dict) -> None:
+        """Send one protocol message to the agent, logged at LOG_WIRE."""
+        self.log("> " + json.dumps(msg, separators=(",", ":")), LOG_WIRE)
+        await self.proc.send(wire.encode(msg))
 
     def fail(self, outcome: str, reason: str) -> None:
         """Record the first failure of this host (later ones are consequences)."""
@@ -84,10 +107,10 @@ class HostRun:
         if msg["type"] == "events":
             self.log(
                 f"events {msg['job']}.{msg['output']}: {len(msg['events'])}"
-                f" (lost {msg.get('lost', 0)})"
+                f" (lost {msg.get('lost', 0)})", LOG_WIRE
             )
         else:
-            self.log(json.dumps(msg, separators=(",", ":")))
+            self.log(json.dumps(msg, separators=(",", ":")), LOG_WIRE)
 
     async def _read_stderr(self) -> None:
         """Copy the agent's free-text stderr into the host log."""
@@ -97,7 +120,7 @@ class HostRun:
                 if not line:
                     return
                 text = line.decode("utf-8", "replace").rstrip()
-                self.log(f"stderr: {text}")
+                self.log(f"stderr: {text}", LOG_STDERR)
                 self.stderr_tail = (self.stderr_tail + [text])[-20:]
         except Exception:
             return
@@ -136,7 +159,7 @@ class HostRun:
             raise self._crash_reason()
         self.facts = hello.get("facts")
         self.progress(self.name, "compile", "")
-        await self.proc.send(wire.encode(plan))
+        await self._send(plan)
         await self._await_ready(options.ready_timeout_s)
 
     async def _await_ready(self, timeout: float) -> None:
@@ -171,9 +194,7 @@ class HostRun:
     async def trace(self, start_at_ns: int, duration_s: float) -> None:
         """Send start, then take outputs until done; a local "stop" ends the window."""
         self.in_window = True  # from here on, Ctrl-C must reach this host as a stop
-        await self.proc.send(
-            wire.encode(wire.message("start", start_at_ns=start_at_ns))
-        )
+        await self._send(wire.message("start", start_at_ns=start_at_ns))
         deadline = (
             time.monotonic()
             + (start_at_ns - time.time_ns()) / 1e9
@@ -194,7 +215,7 @@ class HostRun:
                 if msg is None:
                     raise self._crash_reason()
                 if msg["type"] == STOP:
-                    await self.proc.send(wire.encode(wire.message("stop")))
+                    await self._send(wire.message("stop"))
                     deadline = min(deadline, time.monotonic() + STOP_GRACE_S)
                 elif self._take(msg):
                     return

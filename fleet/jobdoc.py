@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from .catalog import JobSpec
+from .catalog import Catalog, JobSpec
+from .errors import InputError
 
 WIDTH = 80
 
@@ -13,6 +14,27 @@ def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(
         text, WIDTH, initial_indent=indent, subsequent_indent=indent
     ) or [indent.rstrip()]
+
+
+def list_jobs(catalog: Catalog) -> str:
+    """`fleet jobs`: each job and its summary, wrapped to 80 columns."""
+    names = catalog.names()
+    width = max(map(len, names), default=0) + 2
+    lines = []
+    for name in names:
+        summary = catalog.get(name).summary
+        lines += textwrap.wrap(f"{name:<{width}}{summary}", WIDTH,
+                               subsequent_indent=" " * width, break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def _default_units(spec: JobSpec) -> dict[str, str]:
+    """Each output's unit with the default params (units may be templates)."""
+    try:
+        outputs = spec.render(spec.check_params({}), spec.name).outputs
+    except InputError:  # a param with no default: show the units as written
+        return {}
+    return {out["name"]: out.get("unit") for out in outputs}
 
 
 def describe_job(spec: JobSpec) -> str:
@@ -35,9 +57,11 @@ def describe_job(spec: JobSpec) -> str:
         extra = f" ({', '.join(flags)})" if flags else ""
         points = " | ".join(f"{p['kind']} {p['target']}" for p in slot.points)
         lines += _wrap(f"{slot.probe}{extra}: {points}", "  ")
-    lines += ["", "outputs:"]
+    lines += ["", "outputs (units with the default params):"]
+    units = _default_units(spec)
     for out in spec.outputs:
-        unit = f", {out['unit']}" if out.get("unit") else ""
+        unit = units.get(out["name"], out.get("unit"))
+        unit = f", {unit}" if unit else ""
         lines.append(f"  {out['name']}: {out['kind']}{unit}")
         columns = [c["field"] for c in out.get("columns") or []]
         if columns:

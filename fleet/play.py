@@ -10,14 +10,13 @@ import asyncio
 import re
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .bundle import Bundle, build_bundle
 from .catalog import Catalog
-from .errors import InputError
-from .inventory import load_inventory
+from .inventory import Inventory, load_inventory
 from .playbook import Playbook
 from .results import build_results, exit_code, write_run_folder
 from .runner import Progress, Runner, RunOptions
@@ -34,6 +33,7 @@ class RunPlan:
     limit: str | None
     options: RunOptions
     bundle: Bundle
+    warnings: list[str] = field(default_factory=list)  # e.g. unmatched patterns
 
 
 def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
@@ -51,30 +51,31 @@ def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
 def plan_run(
     playbook: Playbook,
     catalog: Catalog,
-    inventory: str | None = None,
+    inventory: Inventory | str | Path | list[str] | None = None,
     limit: str | None = None,
     runs_root: Path = Path("runs"),
     known_hosts: str | None = None,
     connect_timeout: float = 10.0,
+    transport: TransportOptions | None = None,
 ) -> RunPlan:
-    """Load inventory, pick hosts, render jobs; bad input raises InputError."""
-    inv = load_inventory(inventory)
-    hosts = inv.select(playbook.hosts, limit)
-    if not hosts:
-        what = f"'{playbook.hosts}'" + (f" limited by '{limit}'" if limit else "")
-        source = inventory or "the implicit localhost inventory"
-        raise InputError(f"no host matches {what} in {source}", playbook.path)
+    """Load inventory, pick hosts, render jobs; bad input raises InputError.
+
+    ``inventory`` is a loaded Inventory or its sources; ``transport``, when
+    given, replaces the options known_hosts and connect_timeout build.
+    """
+    inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
+    hosts, warnings = inv.target(playbook.hosts, limit)
     jobs = playbook.render(catalog)
     options = RunOptions(
         duration_s=playbook.duration,
         run_dir=run_dir_for(Path(runs_root), playbook.name),
         forks=playbook.forks,
         ready_timeout_s=playbook.ready_timeout,
-        transport=TransportOptions(
+        transport=transport or TransportOptions(
             known_hosts=known_hosts, connect_timeout=connect_timeout
         ),
     )
-    return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
+    return RunPlan(playbook, hosts, jobs, limit, options, build_bundle(), warnings)
 
 
 def _job_meta(job) -> dict:

@@ -11,6 +11,7 @@ from typing import Any
 from .catalog import Catalog, JobSpec, RenderedJob, check_keys
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError
+from .limits import MAX_FORKS, check_duration
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.
@@ -102,7 +103,7 @@ def parse_duration(value: Any, path: str | None = None, line: int | None = None,
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise InputError(f"{what} must be a positive number of seconds or a string "
                          f"like 10s, 1.5s, 500ms, 2m, 1h; got {value!r}", path, line)
-    return seconds
+    return check_duration(seconds, value, what, path, line)
 
 
 def load_playbook(path: str | Path, catalog: Catalog) -> Playbook:
@@ -184,6 +185,9 @@ def _forks(value: Any, path: str | None, line: int | None,
         value = int(value)  # from the command line
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{what} must be an integer >= 1, got {value!r}",
+                         path, line or None)
+    if value > MAX_FORKS:
+        raise InputError(f"{what} must be at most {MAX_FORKS}, got {value}",
                          path, line or None)
     return value
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import wire
 from .bundle import Bundle, source_name
-from .hostrun import GRACE_S, HostRun, Progress
+from .hostrun import GRACE_S, Echo, HostRun, Progress
 from .transport import HostFailure
 from .transport.base import TransportOptions
 
@@ -34,6 +34,7 @@ class RunOptions:
     ready_timeout_s: float = 120.0
     transport: TransportOptions = field(default_factory=TransportOptions)
     check_only: bool = False  # fleet check: prepare every job, open no window
+    echo: Echo | None = None  # -v: where host log lines are shown live
 
 
 
@@ -95,7 +96,8 @@ class Runner:
         plan, sources = self._plan()
         job_ids = [j.id for j in self.jobs]
         runs = [
-            HostRun(h, self.options.run_dir, job_ids, self.progress) for h in self.hosts
+            HostRun(h, self.options.run_dir, job_ids, self.progress, self.options.echo)
+            for h in self.hosts
         ]
         self.runs = runs
         forks = asyncio.Semaphore(max(1, self.options.forks))

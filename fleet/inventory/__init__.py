@@ -6,7 +6,12 @@ The package is split by responsibility:
 - ``builder``: collecting groups, hosts and vars, and merging them by precedence;
 - ``yamlfmt``: YAML inventories;
 - ``inifmt``: INI inventories and ``host1,host2,`` lists;
-- ``loading``: ``load_inventory``, which picks one of those for a source;
+- ``loading``: ``load_inventory``, which reads every source into one inventory;
+- ``folders``: inventory folders, skipping what Ansible skips;
+- ``varsdirs``: ``group_vars/`` and ``host_vars/`` beside a source;
+- ``layers``: the order vars are merged in (Ansible's precedence);
+- ``extravars``: ``-e/--extra-vars``;
+- ``ansiblejson``: ``--list``, ``--graph`` and ``--host`` as ansible-inventory;
 - ``patterns``: host ranges and the host-pattern selection algebra;
 - ``listing``: ``format_hosts``, the plain-text listing.
 """

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InputError
+from .layers import EMPTY, Layer, host_layers, merge
 from .model import Group, Host, Inventory, Origin
 
 
 class Builder:
-    """Collects groups, hosts and vars while a source is parsed, then links them."""
+    """Collects groups, hosts and vars while sources are parsed, then links them.
 
-    def __init__(self, path: str | None):
+    ``path`` is the file being parsed (None for a host list): readers set it
+    before each file, so every var remembers where it was set.
+    """
+
+    def __init__(self, path: str | None = None):
         self.path = path
-        self.groups = {"all": Group("all"), "ungrouped": Group("ungrouped")}
+        # As in Ansible, ungrouped is all's first child from the start.
+        self.groups = {"all": Group("all", children=["ungrouped"]),
+                       "ungrouped": Group("ungrouped", parents=["all"])}
         self.host_groups: dict[str, list[str]] = {}
         self.host_vars: dict[str, dict[str, Any]] = {}
         self.host_origins: dict[str, dict[str, Origin]] = {}
@@ -73,8 +81,14 @@ class Builder:
                 todo.extend(self.groups[current].children)
         return seen
 
-    def build(self) -> Inventory:
-        """Link groups under ``all``, settle ``ungrouped``, merge each host's vars."""
+    def build(
+        self, dirs: Sequence = (), extra: Layer = EMPTY, source: str | None = None
+    ) -> Inventory:
+        """Link groups under ``all``, settle ``ungrouped``, merge each host's vars.
+
+        ``dirs`` are the sources' group_vars/host_vars folders (VarsDir) and
+        ``extra`` the -e vars, both merged as layers.py describes.
+        """
         for group in list(self.groups.values()):
             if group.name != "all" and not group.parents:
                 self.add_child("all", group.name, None)
@@ -83,8 +97,15 @@ class Builder:
             group.depth = self._depth(group.name, depths)
         self._settle_ungrouped()
         memberships = {h: self._lineage(g) for h, g in self.host_groups.items()}
-        hosts = {h: self._merged_host(h, memberships[h]) for h in memberships}
-        return Inventory(hosts, self.groups, memberships, self.path)
+        hosts = {
+            h: self._merged_host(h, memberships[h], dirs, extra) for h in memberships
+        }
+
+        def implicit(name: str) -> Host:
+            # Ansible's implicit localhost: not in "all", but it gets all's vars.
+            return self._merged_host(name, ["all"], dirs, extra)
+
+        return Inventory(hosts, self.groups, memberships, source or self.path, implicit)
 
     def _depth(self, name: str, known: dict[str, int]) -> int:
         """Longest path from ``all`` down to the group, as Ansible counts depth."""
@@ -118,16 +139,14 @@ class Builder:
         groups = sorted((self.groups[name] for name in found), key=_precedence)
         return [group.name for group in groups]
 
-    def _merged_host(self, name: str, lineage: list[str]) -> Host:
-        """A host whose vars are its groups' in precedence order, then its own."""
-        merged: dict[str, Any] = {}
-        origins: dict[str, Origin] = {}
-        for group in lineage:
-            merged.update(self.groups[group].vars)
-            origins.update(self.groups[group].origins)
-        merged.update(self.host_vars[name])
-        origins.update(self.host_origins[name])
-        return Host(name, merged, origins)
+    def _merged_host(
+        self, name: str, lineage: list[str], dirs: Sequence, extra: Layer
+    ) -> Host:
+        """A host whose vars are merged from every layer, lowest first."""
+        groups = [Layer(self.groups[g].vars, self.groups[g].origins) for g in lineage]
+        own = Layer(self.host_vars.get(name, {}), self.host_origins.get(name, {}))
+        merged = merge(host_layers(groups, own, dirs, lineage, name, extra))
+        return Host(name, merged.vars, merged.origins)
 
 
 def _precedence(group: Group) -> tuple[int, int, str]:

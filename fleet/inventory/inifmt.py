@@ -6,7 +6,7 @@ import ast
 import re
 import shlex
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InputError
 from .builder import Builder
@@ -24,32 +24,52 @@ def parse_ini_value(text: str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. invalid escapes in quoted text
-            return ast.literal_eval(text)
+            return _plain(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
+
+
+def _plain(value: Any) -> Any:
+    """A literal as a var value, as Ansible keeps it: tuples and sets as lists,
+    bytes as text, and ``...`` or complex numbers as the text they were."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if value is ... or isinstance(value, complex):
+        return "..." if value is ... else str(value)
+    return value
 
 
 class _IniReader:
     """Reads an INI inventory line by line, tracking the current section."""
 
-    def __init__(self, path: str):
-        self.builder = Builder(path)
+    def __init__(self, path: str, builder: Builder):
+        self.builder = builder
         self.path = path
         self.group, self.kind = "ungrouped", "hosts"
-        # [g] or [g:children] declares g; [g:vars] and children must name such a g.
-        self.declared = {"all", "ungrouped"}
-        self.references: list[tuple[int, str, str]] = []  # (line, group, message)
+        # As Ansible: [g] or [g:children] declares g. A child group not known
+        # yet waits here (with its parents) until its section comes, and is
+        # linked then, which fixes the order of children; [g:vars] of a group
+        # never declared waits too. Whatever still waits at the end is an error.
+        self.pending: dict[str, _Pending] = {}
 
-    def read(self, text: str) -> Inventory:
+    def read(self, text: str) -> None:
         """Parse every line, then refuse references to groups never declared."""
+        self.builder.path = self.path
         for number, raw in enumerate(text.splitlines(), 1):
             line = raw.strip()
             if line and line[0] not in "#;":
                 self._line(line, number)
-        for number, group, message in sorted(self.references):
-            if group not in self.declared:
-                raise InputError(message, self.path, number)
-        return self.builder.build()
+        for group, wait in self.pending.items():
+            if wait.kind == "vars":
+                message = f"section [{group}:vars] is for a group never defined"
+            else:
+                message = (f"section [{wait.parents[-1]}:children] includes "
+                           f"undefined group '{group}'")
+            raise InputError(message, self.path, wait.line)
 
     def _line(self, line: str, number: int) -> None:
         """Dispatch one non-blank, non-comment line by the current section."""
@@ -72,13 +92,25 @@ class _IniReader:
         if kind not in ("hosts", "vars", "children"):
             message = f"section [{group}:{kind}] has unknown type: {_SECTION_HELP}"
             raise InputError(message, self.path, number)
-        self.builder.group(group)
+        if group not in self.builder.groups:
+            if kind == "vars" and group not in self.pending:
+                self.pending[group] = _Pending(number, "vars", [])
+            self.builder.group(group)
         self.group, self.kind = group, kind
-        if kind == "vars":
-            message = f"section [{group}:vars] is for a group never defined"
-            self.references.append((number, group, message))
-        else:
-            self.declared.add(group)
+        wait = self.pending.get(group)
+        if wait is not None and kind != "vars":
+            if wait.kind == "children":
+                self._link_pending(group, number)
+            else:
+                del self.pending[group]
+
+    def _link_pending(self, group: str, number: int) -> None:
+        """A waited-for child group is declared: link it under its parents."""
+        for parent in self.pending[group].parents:
+            self.builder.add_child(parent, group, number)
+            if parent in self.pending and self.pending[parent].kind == "children":
+                self._link_pending(parent, number)
+        del self.pending[group]
 
     def _host_line(self, line: str, number: int) -> None:
         """A host entry (ranges and ``:port`` allowed), then ``key=value`` vars."""
@@ -120,23 +152,51 @@ class _IniReader:
             message = f"expected a group name in [{self.group}:children], got '{line}'"
             raise InputError(message, self.path, number)
         child = match.group(1)
-        self.builder.add_child(self.group, child, number)
-        message = f"section [{self.group}:children] includes undefined group '{child}'"
-        self.references.append((number, child, message))
+        if child in self.builder.groups:
+            self.builder.add_child(self.group, child, number)
+        elif child in self.pending:
+            self.pending[child].parents.append(self.group)
+        else:
+            self.pending[child] = _Pending(number, "children", [self.group])
+
+
+class _Pending(NamedTuple):
+    """A group named before its section: where, how, and who wants it as child."""
+
+    line: int
+    kind: str  # "vars" or "children"
+    parents: list[str]
+
+
+def read_ini(builder: Builder, text: str, path: str) -> None:
+    """Add Ansible INI text (``[group]``, ``:vars``, ``:children``) to builder."""
+    _IniReader(path, builder).read(text)
 
 
 def parse_ini(text: str, path: str) -> Inventory:
     """An inventory from Ansible INI text (``[group]``, ``:vars``, ``:children``)."""
-    return _IniReader(path).read(text)
+    builder = Builder(path)
+    read_ini(builder, text, path)
+    return builder.build()
 
 
-def parse_hostlist(text: str) -> Inventory:
-    """An inventory from Ansible's ``-i 'a,b:2222,web[1:3],'`` form; all ungrouped."""
-    builder = Builder(None)
-    for entry in filter(None, (piece.strip() for piece in text.split(","))):
+def read_hostlist(builder: Builder, text: str) -> None:
+    """Add the hosts of Ansible's ``-i 'a,b:2222,web[1:3],'`` form, ungrouped."""
+    builder.path = None
+    entries = [piece.strip() for piece in text.split(",") if piece.strip()]
+    if not entries:
+        raise InputError(f"the host list -i {text!r} names no host; "
+                         "give names like -i 'host1,host2' or -i 'host1,'")
+    for entry in entries:
         names, port = parse_host_entry(entry)
         for name in names:
             builder.add_host(name, "ungrouped")
             if port is not None:
                 builder.set_host_var(name, "ansible_port", port, None)
+
+
+def parse_hostlist(text: str) -> Inventory:
+    """An inventory from Ansible's ``-i 'a,b:2222,web[1:3],'`` form; all ungrouped."""
+    builder = Builder(None)
+    read_hostlist(builder, text)
     return builder.build()

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..errors import InputError
 from .patterns import Selection, evaluate, split_pattern
@@ -131,10 +131,12 @@ class Inventory:
         groups: dict[str, Group],
         memberships: dict[str, list[str]],
         source: str | None = None,
+        implicit: Callable[[str], Host] | None = None,
     ):
         self.hosts = hosts
         self.groups = groups
         self.source = source
+        self._implicit = implicit
         self._memberships = memberships
         self._members: dict[str, list[str]] = {name: [] for name in groups}
         for host, names in memberships.items():  # hosts are in inventory order
@@ -142,14 +144,18 @@ class Inventory:
                 self._members[name].append(host)
 
     @classmethod
-    def localhost(cls) -> Inventory:
-        """The inventory used when none is given: ``localhost``, local transport."""
+    def localhost(cls, extra=None) -> Inventory:
+        """The inventory used when none is given: ``localhost``, local transport.
+
+        ``extra`` is a layers.Layer of -e vars, which apply here too.
+        """
         from .builder import Builder  # the builder builds Inventory objects
+        from .layers import EMPTY
 
         builder = Builder(None)
         builder.add_host("localhost", "ungrouped")
         builder.set_host_var("localhost", "ansible_connection", "local", None)
-        return builder.build()
+        return builder.build(extra=extra or EMPTY)
 
     def groups_of(self, host: Host | str) -> list[str]:
         """Sorted names of every group a host is in (ancestors too), but not ``all``."""
@@ -168,15 +174,42 @@ class Inventory:
             missing += self._evaluate(_limit_terms(limit)).unmatched
         return missing
 
-    def select(self, pattern: str, limit: str | None = None) -> list[Host]:
-        """Hosts matching pattern and limit, each checked for bad connection vars."""
+    def select(
+        self, pattern: str, limit: str | None = None, check: bool = True
+    ) -> list[Host]:
+        """Hosts matching pattern and limit, each checked for bad connection vars
+        (unless ``check`` is False: a listing shows hosts fleet cannot reach)."""
         hosts = self.resolve(pattern)
         if limit is not None:
             allowed = set(self._evaluate(_limit_terms(limit)).names)
             hosts = [host for host in hosts if host.name in allowed]
-        for host in hosts:
+        for host in hosts if check else ():
             host.check()
         return hosts
+
+    def target(
+        self, pattern: str, limit: str | None = None, check: bool = True
+    ) -> tuple[list[Host], list[str]]:
+        """Hosts a command reaches and a warning per pattern term matching none.
+
+        No host left at all is an InputError naming the pattern, the limit
+        and the inventory, as Ansible refuses a run with no hosts to target.
+        """
+        hosts = self.select(pattern, limit, check)
+        warnings = [f"could not match supplied host pattern, ignoring: {term}"
+                    for term in self.unmatched(pattern, limit)]
+        if not hosts:
+            what = f"the host pattern '{pattern}'"
+            what += f" limited by '{limit}'" if limit is not None else ""
+            raise InputError(f"no host matches {what} in {self.describe_source()}")
+        return hosts, warnings
+
+    def describe_source(self) -> str:
+        """The inventory's sources, for messages."""
+        if self.source:
+            return f"inventory {self.source}"
+        return ("the implicit localhost inventory (no -i, ANSIBLE_INVENTORY or "
+                "ansible.cfg inventory was given)")
 
     def describe(self, hosts: Iterable[Host]) -> list[dict[str, Any]]:
         """Plain records (name, groups, vars) of hosts, for listings and JSON."""
@@ -194,8 +227,11 @@ class Inventory:
         if name in self.hosts:
             return self.hosts[name]
         # Ansible's implicit localhost: not in "all", but it gets all's vars.
-        local_vars = {**self.groups["all"].vars, "ansible_connection": "local"}
-        return Host(name, local_vars, dict(self.groups["all"].origins))
+        everyone = self.groups["all"]
+        host = (self._implicit(name) if self._implicit
+                else Host(name, dict(everyone.vars), dict(everyone.origins)))
+        host.vars["ansible_connection"] = "local"
+        return host
 
 
 def _pattern_terms(pattern: str) -> list[str]:

@@ -27,6 +27,14 @@ def _kind(value: Any) -> str:
 
 def parse_yaml(data: Any, path: str) -> Inventory:
     """An inventory from YAML loaded by yamlsrc (``all: {hosts, vars, children}``)."""
+    builder = Builder(path)
+    read_yaml(builder, data, path)
+    return builder.build()
+
+
+def read_yaml(builder: Builder, data: Any, path: str) -> None:
+    """Add a YAML inventory loaded by yamlsrc (``all: {hosts, vars, children}``)."""
+    builder.path = path
     if data is None:
         message = "the inventory is empty: expected groups like 'all: {hosts: ...}'"
         raise InputError(message, path)
@@ -36,10 +44,8 @@ def parse_yaml(data: Any, path: str) -> Inventory:
     if "plugin" in data:
         message = "inventory plugin configs are not supported: give hosts and groups"
         raise InputError(message, path, yamlsrc.line_of(data, "plugin"))
-    builder = Builder(path)
     for name, body in data.items():
         _yaml_group(builder, name, body, yamlsrc.line_of(data, name))
-    return builder.build()
 
 
 def _yaml_group(builder: Builder, name: Any, body: Any, line: int) -> str:

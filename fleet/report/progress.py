@@ -14,10 +14,12 @@ PHASES = ("connect", "push", "compile", "ready", "window", "done", "failed")
 class LiveProgress:
     """A one-line rich display fed by the runner's progress callback."""
 
-    def __init__(self, console: Console, total: int, duration_s: float):
+    def __init__(self, console: Console, total: int, duration_s: float,
+                 verbosity: int = 0):
         self.console = console
         self.total = total
         self.duration_s = duration_s
+        self.verbosity = verbosity
         self.phase: dict[str, str] = {}
         self.window_started: float | None = None
         self.live = Live(
@@ -40,6 +42,13 @@ class LiveProgress:
         if phase == "failed":
             self.console.print(Text(f"{host}: {detail}", style="red"), soft_wrap=False)
         self.live.update(self._render())
+
+    def echo(self, host: str, text: str, level: int) -> None:
+        """-v sink: a host log line at or below the asked level, printed above
+        the live line (rich keeps the two apart), prefixed with the host."""
+        if level <= self.verbosity:
+            line = Text.assemble((f"<{host}> ", "bold"), text)
+            self.console.print(line, soft_wrap=True, highlight=False)
 
     def _render(self) -> Text:
         counts = {p: 0 for p in PHASES}

@@ -38,8 +38,9 @@ class SSHTransport(Transport):
         raise HostFailure("host-key-failed", "no known_hosts file")  # pragma: no cover
 
     def _client_keys(self):
-        """Explicit key from the inventory, else asyncssh's defaults (~/.ssh/id_*)."""
-        key = self.host.key_file
+        """Explicit key from the inventory, else --private-key/ansible.cfg, else
+        asyncssh's defaults (~/.ssh/id_*)."""
+        key = self.host.key_file or self.options.private_key
         return [os.path.expanduser(key)] if key else ()
 
     async def connect(self) -> None:
@@ -51,7 +52,7 @@ class SSHTransport(Transport):
                 asyncssh.connect(
                     address,
                     port=port,
-                    username=self.host.user or None,
+                    username=self.host.user or self.options.user or None,
                     known_hosts=self._known_hosts(),
                     client_keys=self._client_keys() or None,
                     password=None,

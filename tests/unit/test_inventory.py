@@ -629,11 +629,13 @@ def test_empty_yaml_inventory_is_an_error(tmp_path, name, text, message):
     assert str(err.value) == f"{path}: {message}: {expected}"
 
 
-def test_directory_is_refused(tmp_path):
+def test_empty_folder_is_refused(tmp_path):
+    (tmp_path / "notes.md").write_text("# not an inventory\n")
     with pytest.raises(InputError) as err:
         load_inventory(str(tmp_path))
-    message = "inventory directories are not supported: name a file"
-    assert str(err.value) == f"{tmp_path}: {message}"
+    assert str(err.value).startswith(
+        f"{tmp_path}: the inventory folder holds no inventory file"
+    )
 
 
 def test_empty_ini_inventory_has_no_hosts(tmp_path):

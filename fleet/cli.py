@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from .errors import FleetError
+from .report.hostrows import SORTS
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 99
@@ -53,6 +54,48 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print results.json to stdout instead of the report",
     )
+    p.add_argument(
+        "--fail-on-lost",
+        action="store_true",
+        help="a host that lost events ends lost-events (exit 2) instead of ok "
+        "with a warning",
+    )
+
+
+REPORT_EXAMPLES = """examples:
+  fleet report runs/20261126T144200-disk-latency     # the terminal report
+  fleet report runs/LAST/results.json --all-hosts    # a row for every host
+  fleet report RUN --sort name --events 50           # by host name, 50 events
+  fleet report RUN --html                            # writes RUN/report.html
+  fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
+  fleet report RUN --json | jq .outcomes             # figures recomputed
+"""
+
+
+def _add_report_parser(sub) -> None:
+    """fleet report RUN: render a run again from its results.json alone."""
+    report = sub.add_parser(
+        "report", help="render a run's report from its results.json",
+        description="Render a run's report from its results.json alone; every "
+        "fleet-wide figure is recomputed from the per-host data.",
+        epilog=REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("run", metavar="RUN",
+                        help="a run folder, or the path of a results.json")
+    report.add_argument("--html", nargs="?", const="", metavar="FILE",
+                        help="write the self-contained HTML report to FILE "
+                        "(default: report.html in the run folder)")
+    report.add_argument("--text", action="store_true",
+                        help="print the terminal report (the default, unless "
+                        "--html or --json is given)")
+    report.add_argument("--json", action="store_true",
+                        help="print results.json with its figures recomputed")
+    report.add_argument("--all-hosts", action="store_true",
+                        help="a table row for every host (default: outliers, "
+                        "top and bottom few past 20 hosts)")
+    report.add_argument("--sort", choices=SORTS, default="p99",
+                        help="order of the hosts side by side (default p99)")
+    report.add_argument("--events", type=int, default=15, metavar="N",
+                        help="events listed per events job (default 15)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("pattern", nargs="?", default="all")
     trace.add_argument("-d", "--duration", default="10s")
     trace.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
+    trace.add_argument("--interval", help="read a histogram job every interval, "
+                       "e.g. 1s (per-interval slots, a heatmap over time)")
     _add_target_args(trace)
+    _add_report_parser(sub)
     check = sub.add_parser("check", help="preflight: can every job run on every host?")
     check.add_argument("playbook", nargs="?", help="default: every catalog job")
     check.add_argument(

@@ -13,9 +13,11 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from fleet import wire
+from fleet.errors import InputError
 from fleet.merge import (
     hist_stats,
     iter_jsonl,
@@ -34,6 +36,7 @@ __all__ = [
     "exit_code",
     "iter_events",
     "load_results",
+    "load_run",
     "rederive",
     "write_run_folder",
 ]
@@ -369,7 +372,8 @@ def _table_found(entry: Mapping[str, Any]) -> dict[str, dict]:
 
 
 def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
-    """Write results.json (events streamed in) and report.txt into ``run_dir``."""
+    """Write results.json (events streamed in), report.txt and report.html."""
+    from fleet.report.html import render_html
     from fleet.report.json import dump_results
     from fleet.report.terminal import render_text
 
@@ -380,6 +384,8 @@ def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
     _atomic_write(
         os.path.join(run_dir, "report.txt"), lambda out: out.write(render_text(results))
     )
+    _atomic_write(os.path.join(run_dir, "report.html"),
+                  lambda out: out.write(render_html(results)))
     for entry in results.get("jobs") or []:
         if entry["kind"] == "stacks":
             _atomic_write(os.path.join(run_dir, f"{entry['name']}.folded"),
@@ -419,6 +425,31 @@ def load_results(path: str) -> dict[str, Any]:
     """Read a results.json written by write_run_folder (events as a plain list)."""
     with open(path, encoding="utf-8") as source:
         return json.load(source)
+
+
+def load_run(run: str) -> tuple[Path, dict[str, Any]]:
+    """Find and read a run's results.json (RUN: its folder or the file itself),
+    figures rederived; bad input raises InputError naming the file."""
+    path = Path(run)
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise InputError("no results.json here; RUN is a run folder (runs/<id>/) "
+                         "or the path of its results.json", str(path))
+    try:
+        results = load_results(str(path))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InputError(f"cannot read results: {error}", str(path)) from None
+    if not isinstance(results, dict) or not isinstance(results.get("hosts"), dict) \
+            or not isinstance(results.get("jobs"), list):
+        raise InputError("not a fleet results.json: expected an object with "
+                         "'hosts' (an object) and 'jobs' (a list); see "
+                         "docs/results.md", str(path))
+    try:
+        return path, rederive(results)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"results.json does not follow docs/results.md "
+                         f"({type(error).__name__}: {error})", str(path)) from None
 
 
 def iter_events(entry: Mapping[str, Any]) -> Iterator[dict]:

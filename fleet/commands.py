@@ -91,6 +91,17 @@ def cmd_report(args, err: Console) -> int:
     path, results = load_run(args.run)
     options = ReportOptions(events=args.events, all_hosts=args.all_hosts,
                             sort=args.sort)
+    try:
+        return _report(args, path, results, options, err)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A hand-edited file can lack any field; say which, not a traceback.
+        raise InputError(f"results.json does not follow docs/results.md "
+                         f"({type(error).__name__}: {error})", str(path)) from None
+
+
+def _report(args, path: Path, results: dict, options: ReportOptions,
+            err: Console) -> int:
+    """Write and print what `fleet report` was asked for."""
     if args.json:
         dump_results(results, sys.stdout)
     if args.html is not None:

@@ -445,6 +445,11 @@ def load_run(run: str) -> tuple[Path, dict[str, Any]]:
         raise InputError("not a fleet results.json: expected an object with "
                          "'hosts' (an object) and 'jobs' (a list); see "
                          "docs/results.md", str(path))
+    for i, entry in enumerate(results["jobs"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or entry.get("kind") not in ("histogram", "events", "table", "stacks"):
+            raise InputError(f"jobs[{i}] needs a name and a kind (histogram, events, "
+                             "table or stacks); see docs/results.md", str(path))
     try:
         return path, rederive(results)
     except (KeyError, TypeError, ValueError, AttributeError) as error:

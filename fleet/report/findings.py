@@ -116,7 +116,8 @@ def generic_reason(reason: str, address: str | None, name: str) -> str:
     127.0.1.5 both become ``Connect call failed``.
     """
     text = " ".join(str(reason or "").split())
-    for value in {v for v in (address, name) if v}:
+    # The longer first: a name may be the start of its address (web03.example).
+    for value in sorted({v for v in (address, name) if v}, key=len, reverse=True):
         addr = re.escape(value)
         text = re.sub(_TUPLE.format(addr=addr), "", text)
         text = re.sub(rf"(?<![\w.-]){addr}(:\d+)?(?![\w-])", "", text)

@@ -81,21 +81,51 @@ def _histogram_view(entry: Mapping) -> dict[str, Any]:
     return view
 
 
-def _value_field(columns: Sequence[Mapping], events: Sequence[Mapping]) -> str | None:
-    """The field that colours timeline marks: the first numeric one with a unit."""
-    for column in columns:
-        if column.get("unit") and any(is_number(e.get(column["field"]))
-                                      for e in events):
-            return column["field"]
-    return None
+def _value_field(columns: Sequence[Mapping]) -> str | None:
+    """The field that colours timeline marks: the first one with a unit."""
+    return next((c["field"] for c in columns if c.get("unit")), None)
+
+
+class Timeline:
+    """Per host, events counted in TIME_BINS bins of the window, and the highest
+    value of the colouring field per bin; fed every event of the output."""
+
+    def __init__(self, hosts: Sequence[str], window: Mapping, value: str | None):
+        self.hosts = list(hosts)
+        self.index = {h: i for i, h in enumerate(self.hosts)}
+        self.start, self.end = window.get("start_ns"), window.get("end_ns")
+        self.value = value
+        self.bins: dict[tuple[int, int], list] = {}
+        ok = self.start is not None and self.end is not None and self.end > self.start
+        self.width = (self.end - self.start) / TIME_BINS if ok else None
+
+    def add(self, event: Mapping) -> None:
+        """Count one event in its host's bin."""
+        if self.width is None:
+            return
+        b = min(max(int((event["ts_ns"] - self.start) / self.width), 0),
+                TIME_BINS - 1)
+        mark = self.bins.get((self.index.get(event["host"], 0), b))
+        if mark is None:
+            mark = self.bins[(self.index.get(event["host"], 0), b)] = [0, None]
+        mark[0] += 1
+        v = event.get(self.value) if self.value else None
+        if type(v) in (int, float) and (mark[1] is None or v > mark[1]):
+            mark[1] = v
+
+    def view(self) -> dict[str, Any]:
+        """``{hosts, bins: [[host index, bin, count, highest]], ...}``."""
+        flat = [[h, b, n, v] for (h, b), (n, v) in sorted(self.bins.items())]
+        return {"hosts": self.hosts, "bins": flat, "start_ns": self.start,
+                "end_ns": self.end, "nbins": TIME_BINS, "value": self.value}
 
 
 def _events_view(entry: Mapping, results: Mapping) -> dict[str, Any]:
     columns = entry.get("columns") or []
-    stats = event_stats(iter_events(entry), columns, EVENT_ROWS)
-    value = _value_field(columns, stats.first)
+    value = _value_field(columns)
     window = (results.get("run") or {}).get("window") or {}
-    timeline = _timeline(entry, window, value)
+    timeline = Timeline(list(entry.get("hosts") or {}), window, value)
+    stats = event_stats(iter_events(entry), columns, EVENT_ROWS, timeline.add)
     rows = [[e["host"], e["ts_ns"]] + [cell(errno_text(e.get(c["field"]))
                                             if c["field"] in ERRNO_FIELDS
                                             else e.get(c["field"]))
@@ -104,29 +134,8 @@ def _events_view(entry: Mapping, results: Mapping) -> dict[str, Any]:
             {**stats.text, **stats.results}.items()}
     hosts = sorted(entry.get("hosts") or {}, key=natural_key)
     return {"columns": columns, "rows": rows, "tops": tops, "value": value,
-            "timeline": timeline, "shown": len(stats.first),
+            "timeline": timeline.view(), "shown": len(stats.first),
             "per_host": [{"host": h, **entry["hosts"][h]} for h in hosts]}
-
-
-def _timeline(entry: Mapping, window: Mapping, value: str | None) -> dict[str, Any]:
-    """Per host, events counted in TIME_BINS bins of the window (all events)."""
-    start, end = window.get("start_ns"), window.get("end_ns")
-    hosts = list(entry.get("hosts") or {})
-    index = {h: i for i, h in enumerate(hosts)}
-    bins: dict[tuple[int, int], list] = {}
-    if start is None or end is None or end <= start:
-        return {"hosts": hosts, "bins": [], "start_ns": start, "end_ns": end}
-    width = (end - start) / TIME_BINS
-    for event in iter_events(entry):
-        b = min(max(int((event["ts_ns"] - start) / width), 0), TIME_BINS - 1)
-        mark = bins.setdefault((index.get(event["host"], 0), b), [0, None])
-        mark[0] += 1
-        v = event.get(value) if value else None
-        if is_number(v) and (mark[1] is None or v > mark[1]):
-            mark[1] = v
-    flat = [[h, b, n, v] for (h, b), (n, v) in sorted(bins.items())]
-    return {"hosts": hosts, "bins": flat, "start_ns": start, "end_ns": end,
-            "nbins": TIME_BINS, "value": value}
 
 
 def _table_view(entry: Mapping) -> dict[str, Any]:

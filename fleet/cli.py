@@ -54,17 +54,18 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print results.json to stdout instead of the report",
     )
-    p.add_argument(
-        "--fail-on-lost",
-        action="store_true",
-        help="a host that lost events ends lost-events (exit 2) instead of ok "
-        "with a warning",
-    )
+
+
+def _add_fail_on_lost(p: argparse.ArgumentParser) -> None:
+    """--fail-on-lost, for commands that open a window."""
+    p.add_argument("--fail-on-lost", action="store_true",
+                   help="a host that lost events ends lost-events (exit 2) "
+                   "instead of ok with a warning")
 
 
 REPORT_EXAMPLES = """examples:
   fleet report runs/20261126T144200-disk-latency     # the terminal report
-  fleet report runs/LAST/results.json --all-hosts    # a row for every host
+  fleet report runs/ID/results.json --all-hosts      # a row for every host
   fleet report RUN --sort name --events 50           # by host name, 50 events
   fleet report RUN --html                            # writes RUN/report.html
   fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
@@ -76,7 +77,7 @@ def _add_report_parser(sub) -> None:
     """fleet report RUN: render a run again from its results.json alone."""
     report = sub.add_parser(
         "report", help="render a run's report from its results.json",
-        description="Render a run's report from its results.json alone; every "
+        description="Render a run's report from its results.json alone; every\n"
         "fleet-wide figure is recomputed from the per-host data.",
         epilog=REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_argument("run", metavar="RUN",
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("playbook")
     run.add_argument("-d", "--duration", help="override the playbook's window, e.g. 5s")
     _add_target_args(run)
+    _add_fail_on_lost(run)
     trace = sub.add_parser("trace", help="run one job ad hoc (like ansible -m)")
     trace.add_argument("job")
     trace.add_argument("pattern", nargs="?", default="all")
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--interval", help="read a histogram job every interval, "
                        "e.g. 1s (per-interval slots, a heatmap over time)")
     _add_target_args(trace)
+    _add_fail_on_lost(trace)
     _add_report_parser(sub)
     check = sub.add_parser("check", help="preflight: can every job run on every host?")
     check.add_argument("playbook", nargs="?", help="default: every catalog job")

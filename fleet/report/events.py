@@ -28,6 +28,7 @@ from fleet.report.text import (
     middle_cut,
     pairs,
     plain,
+    plural,
 )
 from fleet.results import iter_events
 
@@ -55,7 +56,7 @@ def summary_lines(entry: Mapping, stats: EventStats) -> list[str]:
     """Lines of the per-output summary, each at most 80 columns."""
     hosts = entry.get("hosts") or {}
     lost = entry.get("lost") or {}
-    lines = [f"{entry['count']} events from {len(hosts)} hosts"
+    lines = [f"{plural(entry['count'], 'event')} from {plural(len(hosts), 'host')}"
              + (f" ({sum(lost.values())} lost)" if lost else "")]
     for column in entry.get("columns") or []:
         name = column["field"]

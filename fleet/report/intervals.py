@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleet.merge import hist_stats, sum_slots
-from fleet.report.text import WIDTH
+from fleet.report.text import WIDTH, plural
 
 __all__ = ["interval_counts", "interval_lines"]
 
@@ -60,5 +60,6 @@ def _busiest_line(entry: Mapping[str, Any], interval: float) -> str:
     stats = hist_stats(sum_slots([fleet[i]]), entry.get("scale") or "log2")
     unit = f" {entry['unit']}" if entry.get("unit") else ""
     start, end = i * interval, (i + 1) * interval
-    return (f"busiest {_seconds(start)}-{_seconds(end)}: {counts[i]} samples, "
+    return (f"busiest {_seconds(start)}-{_seconds(end)}: "
+            f"{plural(counts[i], 'sample')}, "
             f"p99 {stats['p99']}{unit} (window p99 {entry['fleet'].get('p99')})")

@@ -48,6 +48,11 @@ def cell(value: Any) -> str:
     return text
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 host``, ``3 hosts``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def is_number(value: Any) -> bool:
     """True for ints and floats, not for bools."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -76,3 +76,33 @@ def test_outputs_without_interval_are_not_drained():
     iv.read_due([job], 0, 5 * S, final=True)
     assert job.map == {"": [0, 0, 1]}
     assert iv.fields(job, OUT) is None
+
+
+def test_perf_buffers_open_with_the_jobs_buffer_pages(monkeypatch):
+    import types
+
+    from agent.outputs import OutputReader
+
+    class RingBuf:
+        pass
+
+    class PerfTable:
+        def open_perf_buffer(self, handle, page_cnt, lost_cb, wakeup_events):
+            self.page_cnt = page_cnt
+
+    fake = types.ModuleType("bcc.table")
+    fake.RingBuf = RingBuf
+    monkeypatch.setitem(sys.modules, "bcc", types.ModuleType("bcc"))
+    monkeypatch.setitem(sys.modules, "bcc.table", fake)
+    tables = {"a": PerfTable(), "b": PerfTable()}
+
+    class Reader(OutputReader):
+        plan = {"outputs": [{"name": "a", "kind": "events", "map": "a",
+                             "buffer_pages": 256},
+                            {"name": "b", "kind": "events", "map": "b"}]}
+
+        def _map(self, name):
+            return tables[name]
+
+    Reader().open_events(None, None)
+    assert (tables["a"].page_cnt, tables["b"].page_cnt) == (256, 64)

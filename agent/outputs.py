@@ -6,6 +6,21 @@ A mixin of ``BccJob``: every method reads maps through the job's ``_map``.
 from agent.decode import plain, struct_dict
 
 
+def drained(table):
+    """Read and empty a map: [(key, value)].
+
+    The kernel's lookup-and-delete batch takes each entry out atomically, so
+    a count added while we read lands in the next interval, never nowhere.
+    Maps without it (arrays, kernels before 5.6) are read, then cleared.
+    """
+    try:
+        return list(table.items_lookup_and_delete_batch())
+    except Exception:  # not supported for this map or kernel
+        items = table.items()
+        table.clear()
+        return items
+
+
 class OutputReader:
     """The output-reading half of a BCC job.
 
@@ -40,7 +55,8 @@ class OutputReader:
                 # Wake the reader every 32 events, not every one (each wakeup
                 # costs ~10 us); poll() drains the rest with a consume.
                 table.open_perf_buffer(
-                    handle, page_cnt=64, lost_cb=lost, wakeup_events=32
+                    handle, page_cnt=int(out.get("buffer_pages") or 64),
+                    lost_cb=lost, wakeup_events=32
                 )
 
     @property
@@ -75,10 +91,11 @@ class OutputReader:
             if out["kind"] in ("histogram", "table", "stacks", "series"):
                 self._map(out["map"]).clear()
 
-    def read_hist(self, out):
-        """Return {label: [slot counts]} for a histogram output."""
+    def read_hist(self, out, drain=False):
+        """Return {label: [slot counts]} for a histogram output; empty it if drain."""
+        table = self._map(out["map"])
         slots = {}
-        for key, value in self._map(out["map"]).items():
+        for key, value in (drained(table) if drain else table.items()):
             count = plain(value)
             if not count:
                 continue

@@ -25,6 +25,7 @@ from agent.channel import (  # noqa: F401  (re-exported: agent.session's old sur
 )
 from agent.decode import Decoders
 from agent.headers import find_headers
+from agent.intervals import HistIntervals
 
 PLAN_TIMEOUT_S = 120.0
 GRACE_S = 15.0
@@ -49,6 +50,7 @@ class Session:
         self.compile_s = 0.0
         self.stopping = False
         self.series_last = {}
+        self.intervals = HistIntervals()
         self.symbols_warmed = 0  # monotonic ns of the last warm_symbols pass
         self.deadline = [time.monotonic() + PLAN_TIMEOUT_S + GRACE_S]
 
@@ -231,6 +233,7 @@ class Session:
             self._flush(watermark)
             watermark = cycle_start
             self._series_due(cycle_start)
+            self.intervals.read_due(self.jobs, self.window["start_mono"], cycle_start)
             self._warm_symbols(cycle_start)
             self._check_inbox()
         self.window["end_mono"] = min(time.monotonic_ns(), end_mono)
@@ -250,6 +253,11 @@ class Session:
                 row["ts_ns"] = now_mono + self.offset_ns
                 self.series_last[key] = now_mono
                 self._send_events(job.id, out["name"], [row], 0)
+
+    def _send_hist(self, job, out):
+        """Send a histogram: the window's slots, and its intervals if it has any."""
+        fields = self.intervals.fields(job, out) or {"slots": job.read_hist(out)}
+        self.out.send("hist", job=job.id, output=out["name"], **fields)
 
     def _warm_symbols(self, now_mono):
         """Twice a second, load symbols of new processes in stack outputs."""
@@ -272,11 +280,10 @@ class Session:
     def _close_window(self):
         """Read histograms and tables, flush the last events, say done."""
         end_mono = self.window["end_mono"]
+        self.intervals.read_due(self.jobs, self.window["start_mono"], end_mono, True)
         for job in self.jobs:
             for out in job.outputs("histogram"):
-                self.out.send(
-                    "hist", job=job.id, output=out["name"], slots=job.read_hist(out)
-                )
+                self._send_hist(job, out)
             for out in job.outputs("table"):
                 self.out.send(
                     "table", job=job.id, output=out["name"], rows=job.read_table(out)

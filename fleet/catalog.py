@@ -16,6 +16,7 @@ import jinja2
 
 import fleet
 
+from . import jobopts
 from .errors import InputError
 from .jobyaml import (  # noqa: F401  (re-exported: fleet.catalog's old surface)
     _BTF_PATH,
@@ -98,10 +99,15 @@ class JobSpec:
     btf: list = dataclasses.field(default_factory=list)
     source_name: str = TEMPLATE_FILE
 
+    def __post_init__(self) -> None:
+        self.params = jobopts.with_implicit_params(self.params, self.outputs)
+
     def check_params(self, values: Any, path: str | None = None,
                      line: int | None = None) -> dict:
         """Validate user values (YAML-typed) and fill in defaults."""
-        return validate_params(self.params, values, self.name, path, line)
+        checked = validate_params(self.params, values, self.name, path, line)
+        jobopts.check_params(checked, self.outputs, self.name, path, line)
+        return checked
 
     def cli_params(self, texts: dict[str, str]) -> dict:
         """Validate `--param k=v` strings, converting each by its declared type."""
@@ -111,11 +117,13 @@ class JobSpec:
         """Render the C, attach slots and outputs for the given param values."""
         values = self.check_params(params)
         source = self._render_source(values)
+        outputs = [_render_output(o, values, self.yaml_path) for o in self.outputs]
+        jobopts.apply_params(outputs, values)
         return RenderedJob(
             id=job_id, job=self.name, params=dict(values), source=source,
             attach=self._render_attach(values, source),
             resolve=self._resolve(values),
-            outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs],
+            outputs=outputs,
             summary=self.summary,
             btf=list(self.btf),
             source_name=self.source_name,

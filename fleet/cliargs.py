@@ -18,6 +18,7 @@ from typing import Any, Callable
 from .errors import InputError
 from .limits import MAX_FORKS, parse_forks, parse_timeout
 from .playbook import parse_duration
+from .report.hostrows import SORTS
 
 EXIT_BAD_INPUT = 1
 
@@ -101,6 +102,13 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
                    help="print results.json to stdout instead of the report")
 
 
+def _add_fail_on_lost(p: argparse.ArgumentParser) -> None:
+    """--fail-on-lost, for commands that open a window."""
+    p.add_argument("--fail-on-lost", action="store_true",
+                   help="a host that lost events ends lost-events (exit 2) "
+                   "instead of ok with a warning")
+
+
 def _add_run(sub) -> None:
     run = sub.add_parser(
         "run", help="run a playbook of tracing jobs",
@@ -130,6 +138,7 @@ def _add_run(sub) -> None:
                      help="check inventory, playbook and params and render every "
                      "job's C, contact no host")
     _add_target_args(run)
+    _add_fail_on_lost(run)
 
 
 def _add_trace(sub) -> None:
@@ -157,7 +166,11 @@ def _add_trace(sub) -> None:
                        help="set one of the job's params (see 'fleet jobs JOB')")
     trace.add_argument("--list-hosts", action="store_true",
                        help="print the hosts the job would reach, contact none")
+    trace.add_argument("--interval", metavar="DURATION",
+                       help="read a histogram job every interval, e.g. 1s "
+                       "(per-interval slots, a heatmap over time)")
     _add_target_args(trace)
+    _add_fail_on_lost(trace)
 
 
 def _add_check(sub) -> None:
@@ -241,8 +254,39 @@ def _add_render(sub) -> None:
                         metavar="PARAM=VALUE", help="set one of the job's params")
 
 
+def _add_report(sub) -> None:
+    report = sub.add_parser(
+        "report", help="render a run's report from its results.json",
+        description="Render a run's report from its results.json alone; every "
+        "fleet-wide figure is recomputed from the per-host data.",
+        epilog="""examples:
+  fleet report runs/20261126T144200-disk-latency     # the terminal report
+  fleet report runs/ID/results.json --all-hosts      # a row for every host
+  fleet report RUN --sort name --events 50           # by host name, 50 events
+  fleet report RUN --html                            # writes RUN/report.html
+  fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
+  fleet report RUN --json | jq .outcomes             # figures recomputed""")
+    report.add_argument("run", metavar="RUN",
+                        help="a run folder, or the path of a results.json")
+    report.add_argument("--html", nargs="?", const="", metavar="FILE",
+                        help="write the self-contained HTML report to FILE "
+                        "(default: report.html in the run folder)")
+    report.add_argument("--text", action="store_true",
+                        help="print the terminal report (the default, unless "
+                        "--html or --json is given)")
+    report.add_argument("--json", action="store_true",
+                        help="print results.json with its figures recomputed")
+    report.add_argument("--all-hosts", action="store_true",
+                        help="a table row for every host (default: outliers, "
+                        "top and bottom few past 20 hosts)")
+    report.add_argument("--sort", choices=SORTS, default="p99",
+                        help="order of the hosts side by side (default p99)")
+    report.add_argument("--events", type=int, default=15, metavar="N",
+                        help="events listed per events job (default 15)")
+
+
 SUBCOMMANDS = [_add_run, _add_trace, _add_check, _add_inventory, _add_jobs,
-               _add_render]
+               _add_render, _add_report]
 
 
 def build_parser(version: Callable[[], str]) -> Parser:

@@ -25,9 +25,11 @@ from .playbook import (
     parse_duration,
 )
 from .report.check import render_check
+from .report.html import render_html
 from .report.json import dump_results
 from .report.progress import LiveProgress
-from .report.terminal import render_report
+from .report.terminal import ReportOptions, render_report
+from .results import load_run
 
 
 def _stdout_console() -> Console:
@@ -68,6 +70,7 @@ def _plan(playbook: Playbook, catalog: Catalog, args, err: Console) -> RunPlan:
     plan = plan_run(playbook, catalog, inventory, args.limit, Path(args.runs),
                     transport=transport_options(args, config))
     plan.options.forks = forks_for(args, config, playbook.forks)
+    plan.options.fail_on_lost = bool(getattr(args, "fail_on_lost", False))
     warnings = plan.warnings
     if not (getattr(args, "list_hosts", False) or getattr(args, "syntax_check", False)):
         warnings = warnings + [note] if (note := config.host_key_note()) else warnings
@@ -128,11 +131,45 @@ def cmd_run(args, err: Console) -> int:
 def cmd_trace(args, err: Console) -> int:
     """fleet trace JOB [PATTERN]: one job, no playbook file."""
     catalog = Catalog.default()
-    playbook = Playbook.for_job(catalog, args.job, _params(args.param))
+    playbook = Playbook.for_job(catalog, args.job, _params(args.param),
+                                interval=args.interval)
     duration = parse_duration(args.duration, "--duration")
     playbook = apply_overrides(playbook, duration=duration)
     playbook.hosts = args.pattern
     return _run(playbook, catalog, args, err)
+
+
+def cmd_report(args, err: Console) -> int:
+    """fleet report RUN: the report again, from results.json alone."""
+    if args.events < 0:
+        raise InputError(f"--events must be 0 or more, got {args.events}")
+    path, results = load_run(args.run)
+    options = ReportOptions(events=args.events, all_hosts=args.all_hosts,
+                            sort=args.sort)
+    try:
+        return _report(args, path, results, options, err)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # A hand-edited file can lack any field; say which, not a traceback.
+        raise InputError(f"results.json does not follow docs/results.md "
+                         f"({type(error).__name__}: {error})", str(path)) from None
+
+
+def _report(args, path: Path, results: dict, options: ReportOptions,
+            err: Console) -> int:
+    """Write and print what `fleet report` was asked for."""
+    if args.json:
+        dump_results(results, sys.stdout)
+    if args.html is not None:
+        target = Path(args.html) if args.html else path.parent / "report.html"
+        try:
+            target.write_text(render_html(results), encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"cannot write the HTML report: {error}",
+                             str(target)) from None
+        err.print(f"HTML report in {target}", highlight=False)
+    if args.text or (args.html is None and not args.json):
+        render_report(results, _stdout_console(), options)
+    return 0
 
 
 def cmd_inventory(args, err: Console) -> int:

@@ -30,7 +30,8 @@ from .yamlsrc import LineDict, line_of
 # Keys that make a jobs item a custom job (with `name` and `params`).
 CUSTOM_KEYS = ("source", "text", "summary", "attach", "outputs", "btf")
 ITEM_KEYS = {"name": True, "source": False, "text": False, "summary": False,
-             "params": False, "attach": False, "outputs": True, "btf": False}
+             "params": False, "attach": False, "outputs": True, "btf": False,
+             "interval": False}
 ATTACH_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "kretprobe", "uprobe",
                 "uretprobe", "usdt", "perf_event")
 # perf_event names -> the agent's "type:event" targets.

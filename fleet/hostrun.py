@@ -236,6 +236,8 @@ class HostRun:
         elif kind == "hist":
             out = self._output(msg, "histogram")
             out["slots"] = msg["slots"]
+            if "intervals" in msg:
+                out["intervals"] = msg["intervals"]
         elif kind == "table":
             self._output(msg, "table")["rows"] = msg["rows"]
         elif kind == "error":
@@ -288,10 +290,10 @@ class HostRun:
         for f in self._event_files.values():
             f.close()
 
-    def finish(self, interrupted: bool) -> dict:
+    def finish(self, interrupted: bool, fail_on_lost: bool = False) -> dict:
         """The host's raw result for fleet.results.build_results."""
         if self.outcome is None:
-            self.outcome, self.reason = self._final_outcome(interrupted)
+            self.outcome, self.reason = self._final_outcome(interrupted, fail_on_lost)
         self.progress(self.name, "done", self.outcome)
         self._log.close()
         pushed = self.transport.bytes_pushed if self.transport else 0
@@ -309,8 +311,13 @@ class HostRun:
             "outputs": self.outputs,
         }
 
-    def _final_outcome(self, interrupted: bool) -> tuple[str, str]:
-        """Outcome of a host that did not fail outright."""
+    def _final_outcome(self, interrupted: bool,
+                       fail_on_lost: bool) -> tuple[str, str]:
+        """Outcome of a host that did not fail outright.
+
+        Lost events are a warning in the report (per job and host), not a
+        failure, unless the run asked for that (``--fail-on-lost``).
+        """
         failed = [(i, j) for i, j in self.jobs.items() if j["status"] != "ok"]
         if failed:
             job_id, job = failed[0]
@@ -320,6 +327,6 @@ class HostRun:
         lost = sum(
             o.get("lost", 0) for outs in self.outputs.values() for o in outs.values()
         )
-        if lost:
+        if lost and fail_on_lost:
             return "lost-events", f"{lost} events lost (perf buffer full)"
         return "ok", ""

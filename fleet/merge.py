@@ -171,6 +171,17 @@ def outliers(per_host_stats: Mapping[str, Mapping[str, Any]]) -> list[dict[str, 
     ]
 
 
+def median_host(per_host_stats: Mapping[str, Mapping[str, Any]], pct: str) -> Any:
+    """The median host's ``pct`` (a real host's value), among the hosts the
+    outlier rule compares: those with at least MIN_SAMPLES samples."""
+    values = sorted(
+        stats[pct]
+        for stats in per_host_stats.values()
+        if stats["count"] >= MIN_SAMPLES and stats.get(pct) is not None
+    )
+    return statistics.median_low(values) if values else None
+
+
 def _empty_hosts(per_host_stats: Mapping[str, Mapping[str, Any]]) -> Iterator[tuple]:
     """Yield (host, why) for hosts with zero samples in a busy fleet."""
     if len(per_host_stats) < MIN_PEERS:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import jobopts
 from .catalog import Catalog, JobSpec, RenderedJob, check_keys
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError
@@ -18,7 +19,7 @@ from .yamlsrc import line_of, load_file
 PLAY_KEYS = {"name": False, "hosts": False, "duration": True, "forks": False,
              "ready_timeout": False, "jobs": True}
 # A catalog item has `job`; a custom item has `source` or `text` and the rest.
-JOB_ITEM_KEYS = {"job": False, "name": False, "params": False,
+JOB_ITEM_KEYS = {"job": False, "name": False, "params": False, "interval": False,
                  **{key: False for key in CUSTOM_KEYS}}
 DEFAULT_FORKS = 50
 DEFAULT_READY_TIMEOUT = 120.0
@@ -41,6 +42,7 @@ class PlaybookJob:
     job: str
     params: dict
     line: int = 0
+    interval: float | None = None  # read histograms every this many seconds
     # The spec the params were checked against; custom (inline) jobs will have
     # no catalog entry, so rendering uses this rather than a second lookup.
     spec: JobSpec | None = dataclasses.field(default=None, repr=False, compare=False)
@@ -60,8 +62,12 @@ class Playbook:
 
     def render(self, catalog: Catalog) -> list[RenderedJob]:
         """Render every job's C, attach slots and outputs, in playbook order."""
-        return [(job.spec or catalog.get(job.job)).render(job.params, job.id)
-                for job in self.jobs]
+        rendered = []
+        for job in self.jobs:
+            one = (job.spec or catalog.get(job.job)).render(job.params, job.id)
+            jobopts.apply_interval(one.outputs, job.interval)
+            rendered.append(one)
+        return rendered
 
     def render_job(self, catalog: Catalog, job_id: str | None,
                    texts: dict[str, str]) -> RenderedJob:
@@ -81,11 +87,17 @@ class Playbook:
 
     @classmethod
     def for_job(cls, catalog: Catalog, job: str, params: dict[str, str],
-                duration: float = AD_HOC_DURATION) -> Playbook:
+                duration: float = AD_HOC_DURATION,
+                interval: Any = None) -> Playbook:
         """Build a one-job playbook for `fleet trace JOB --param k=v` on all hosts."""
         spec = catalog.get(job)
         values = spec.cli_params(params)
-        entry = PlaybookJob(id=job, job=job, params=values, spec=spec)
+        if interval is not None:
+            interval = jobopts.check_interval(
+                parse_duration(interval, what="--interval"), spec.outputs, job,
+                None, None)
+        entry = PlaybookJob(id=job, job=job, params=values, spec=spec,
+                            interval=interval)
         return cls(path=AD_HOC_PATH, name=f"trace {job}", hosts="all",
                    duration=parse_duration(duration), jobs=[entry])
 
@@ -214,7 +226,14 @@ def _job_item(item: Any, path: str, line: int, catalog: Catalog) -> PlaybookJob:
     # A custom job's `params:` declares its params; their defaults are the values.
     values = None if is_custom(item) else item.get("params")
     params = spec.check_params(values, path, line_of(item, "params", line))
-    return PlaybookJob(id=job_id, job=spec.name, params=params, line=line, spec=spec)
+    interval = None
+    if "interval" in item:
+        where = line_of(item, "interval", line)
+        interval = jobopts.check_interval(
+            parse_duration(item["interval"], path, where, "interval"),
+            spec.outputs, job_id, path, where)
+    return PlaybookJob(id=job_id, job=spec.name, params=params, line=line, spec=spec,
+                       interval=interval)
 
 
 def job_spec_for(item: dict, path: str, catalog: Catalog) -> JobSpec:

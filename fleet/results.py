@@ -13,9 +13,11 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from fleet import wire
+from fleet.errors import InputError
 from fleet.merge import (
     hist_stats,
     iter_jsonl,
@@ -34,6 +36,8 @@ __all__ = [
     "exit_code",
     "iter_events",
     "load_results",
+    "load_run",
+    "rederive",
     "write_run_folder",
 ]
 
@@ -243,7 +247,29 @@ def _histogram_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
     labels = {label for slots in keyed.values() for label in slots}
     if labels - {""}:
         fields["keys"] = _keyed_fields(keyed, labels, scale)
+    if out.get("interval"):
+        fields["interval_s"] = float(out["interval"])
+        fields["intervals"] = _interval_fields(found)
     return fields
+
+
+def _interval_fields(found: Mapping[str, Mapping]) -> dict:
+    """Per-interval slots (all keys together): each host's, and their sum.
+
+    Interval ``i`` covers ``[i, i + 1) * interval_s`` from the host's window
+    start; the hosts' windows open together, so index ``i`` is one instant
+    fleet-wide. The last interval may be shorter (the window's remainder).
+    """
+    hosts = {
+        host: [sum_slots(slots.values()) for slots in raw.get("intervals") or []]
+        for host, raw in found.items()
+    }
+    length = max((len(series) for series in hosts.values()), default=0)
+    fleet = [
+        sum_slots(series[i] for series in hosts.values() if i < len(series))
+        for i in range(length)
+    ]
+    return {"fleet": fleet, "hosts": hosts}
 
 
 def _keyed_fields(keyed: Mapping[str, Mapping], labels: set, scale: str) -> dict:
@@ -288,8 +314,66 @@ def _table_fields(out: Mapping, found: Mapping[str, Mapping]) -> dict:
     return {"top": out.get("top"), "rows": rows}
 
 
+def rederive(results: Mapping[str, Any]) -> dict[str, Any]:
+    """Recompute every derived figure of a results document from its per-host data.
+
+    Fleet sums, percentiles, outliers, totals and outcome counts are rebuilt by
+    the same functions a run uses, so an edited, merged or synthetic
+    results.json reports exactly what its hosts say.
+    """
+    hosts = results.get("hosts") or {}
+    doc = dict(results)
+    doc["outcomes"] = _count_outcomes(
+        [{"outcome": host["outcome"]} for host in hosts.values()]
+    )
+    doc["jobs"] = [_rederived_job(entry) for entry in results.get("jobs") or []]
+    return doc
+
+
+def _rederived_job(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One job entry with its derived fields rebuilt from its per-host data."""
+    kind = entry["kind"]
+    out = {"kind": kind, "scale": entry.get("scale"), "top": entry.get("top"),
+           "interval": entry.get("interval_s"), "columns": entry.get("columns")}
+    if kind == "histogram":
+        fields = _histogram_fields(out, _histogram_found(entry))
+    elif kind == "events":
+        fields = _events_fields(out, {h: dict(v) for h, v in entry["hosts"].items()})
+        fields["events"] = entry.get("events") or []
+    else:
+        fields = _table_fields(out, _table_found(entry))
+    return {**entry, **fields}
+
+
+def _histogram_found(entry: Mapping[str, Any]) -> dict[str, dict]:
+    """Each host's raw histogram (slots per key, intervals) from a job entry."""
+    keys = entry.get("keys") or {}
+    intervals = (entry.get("intervals") or {}).get("hosts") or {}
+    found = {}
+    for host, stats in (entry.get("hosts") or {}).items():
+        per_key = {
+            label: key["hosts"][host]["slots"]
+            for label, key in keys.items()
+            if host in key.get("hosts", {})
+        }
+        found[host] = {"slots": per_key if keys else {"": stats.get("slots") or []}}
+        if host in intervals:
+            found[host]["intervals"] = [{"": slots} for slots in intervals[host]]
+    return found
+
+
+def _table_found(entry: Mapping[str, Any]) -> dict[str, dict]:
+    """Each host's raw table rows from a merged table or stacks entry."""
+    rows: dict[str, list] = {}
+    for row in entry.get("rows") or []:
+        for host, value in row["hosts"].items():
+            rows.setdefault(host, []).append({"key": row["key"], "value": value})
+    return {host: {"rows": host_rows} for host, host_rows in rows.items()}
+
+
 def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
-    """Write results.json (events streamed in) and report.txt into ``run_dir``."""
+    """Write results.json (events streamed in), report.txt and report.html."""
+    from fleet.report.html import render_html
     from fleet.report.json import dump_results
     from fleet.report.terminal import render_text
 
@@ -300,6 +384,8 @@ def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
     _atomic_write(
         os.path.join(run_dir, "report.txt"), lambda out: out.write(render_text(results))
     )
+    _atomic_write(os.path.join(run_dir, "report.html"),
+                  lambda out: out.write(render_html(results)))
     for entry in results.get("jobs") or []:
         if entry["kind"] == "stacks":
             _atomic_write(os.path.join(run_dir, f"{entry['name']}.folded"),
@@ -339,6 +425,36 @@ def load_results(path: str) -> dict[str, Any]:
     """Read a results.json written by write_run_folder (events as a plain list)."""
     with open(path, encoding="utf-8") as source:
         return json.load(source)
+
+
+def load_run(run: str) -> tuple[Path, dict[str, Any]]:
+    """Find and read a run's results.json (RUN: its folder or the file itself),
+    figures rederived; bad input raises InputError naming the file."""
+    path = Path(run)
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise InputError("no results.json here; RUN is a run folder (runs/<id>/) "
+                         "or the path of its results.json", str(path))
+    try:
+        results = load_results(str(path))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InputError(f"cannot read results: {error}", str(path)) from None
+    if not isinstance(results, dict) or not isinstance(results.get("hosts"), dict) \
+            or not isinstance(results.get("jobs"), list):
+        raise InputError("not a fleet results.json: expected an object with "
+                         "'hosts' (an object) and 'jobs' (a list); see "
+                         "docs/results.md", str(path))
+    for i, entry in enumerate(results["jobs"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
+                or entry.get("kind") not in ("histogram", "events", "table", "stacks"):
+            raise InputError(f"jobs[{i}] needs a name and a kind (histogram, events, "
+                             "table or stacks); see docs/results.md", str(path))
+    try:
+        return path, rederive(results)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"results.json does not follow docs/results.md "
+                         f"({type(error).__name__}: {error})", str(path)) from None
 
 
 def iter_events(entry: Mapping[str, Any]) -> Iterator[dict]:

@@ -35,6 +35,7 @@ class RunOptions:
     transport: TransportOptions = field(default_factory=TransportOptions)
     check_only: bool = False  # fleet check: prepare every job, open no window
     echo: Echo | None = None  # -v: where host log lines are shown live
+    fail_on_lost: bool = False  # a host that lost events ends lost-events, not ok
 
 
 
@@ -112,7 +113,7 @@ class Runner:
         else:
             await self._open_window(runs, prepared, opened, tasks)
         await asyncio.gather(*tasks, return_exceptions=True)
-        return [r.finish(self.interrupted) for r in runs]
+        return [r.finish(self.interrupted, self.options.fail_on_lost) for r in runs]
 
     async def _open_window(self, runs, prepared, opened, tasks) -> None:
         """Wait for every host to be ready (or the deadline), then set start_at."""

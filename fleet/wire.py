@@ -15,7 +15,8 @@ agent -> controller
     error   {job|None, outcome, reason}       outcome names the failure kind
     started {window: {start_ns}}
     events  {job, output, events: [...], lost}  a batch, sorted by ts_ns
-    hist    {job, output, slots: {label: [counts]}}
+    hist    {job, output, slots: {label: [counts]}, intervals?: [{label: [counts]}]}
+            intervals: one read per interval when the output has ``interval``
     table   {job, output, rows: [{key, value}]}
     done    {window: {start_ns, end_ns}, peak_rss_kb, compile_s, missed}
             missed: {job: runs of its programs the kernel skipped in the window}

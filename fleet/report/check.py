@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fleet.hostranges import fold_names
+
 
 def _yes(value: Any) -> str:
     return {True: "yes", False: "no", None: "?"}.get(value, str(value))
@@ -87,7 +89,7 @@ def jobs_table(job_ids: Sequence[str], hosts: Sequence[Mapping]) -> Table:
             cell = _job_cell((host.get("jobs") or {}).get(job_id), host)
             folded.setdefault(cell.plain, ([], cell))[0].append(host["name"])
         for i, (names, cell) in enumerate(folded.values()):
-            label = "all" if len(folded) == 1 and len(hosts) > 1 else ",".join(names)
+            label = "all" if len(folded) == 1 and len(hosts) > 1 else fold_names(names)
             table.add_row(job_id if i == 0 else "", label, cell)
     return table
 

@@ -1,11 +1,12 @@
 """Render a merged histogram: bcc-style bars, then the hosts' stats side by side.
 
-Bars fit 80 columns (bcc's rule for tools); the cell helpers here are shared
-with the rest of the terminal report.
+Bars fit 80 columns (bcc's rule for tools). Past ~20 hosts the side-by-side
+table shows the outliers, the top and bottom few and one line for the rest.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,9 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from fleet.hostranges import fold_names
 from fleet.merge import slot_range
-
-WIDTH = 80  # the whole terminal report fits this many columns
+from fleet.report.hostrows import select_rows
+from fleet.report.intervals import interval_lines
+from fleet.report.text import WIDTH, ReportOptions, add_row, plain
 
 # Past this many hosts, a keyed histogram lists only the fleet and flagged hosts
 # per key: keys x hosts rows would bury the outliers.
@@ -26,16 +29,6 @@ MAX_KEYS = 10
 LINEAR_ROWS = 40
 
 STATS = ("count", "p50", "p90", "p99", "max")
-
-
-def _plain(text: str) -> Text:
-    """Return ``text`` as a Text, so brackets are never read as rich markup."""
-    return Text(text)
-
-
-def _add_row(table: Table, *cells: str | Text, **options: Any) -> None:
-    """Add a row of plain cells: host names, keys and event fields are not markup."""
-    table.add_row(*(c if isinstance(c, Text) else Text(c) for c in cells), **options)
 
 
 def log2_lines(slots: Sequence[int], unit: str) -> list[str]:
@@ -101,13 +94,25 @@ def _stats_table(first: Sequence[str], unit: str) -> Table:
 
 
 def _flags(found: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """Map each flagged host to its reason."""
-    return {item["host"]: "! " + item["why"] for item in found}
+    """Map each flagged host to its reason, short: ``! p50,p99 ~16x above``."""
+    return {item["host"]: "! " + short_why(item["why"]) for item in found}
 
 
-def _print_histogram(
-    entry: Mapping, results: Mapping, console: Console, _: int
-) -> None:
+def short_why(why: str) -> str:
+    """``p50 ~16x above fleet; p99 ~16x above fleet`` -> ``p50,p99 ~16x above``."""
+    grouped: dict[str, list[str]] = {}
+    for part in why.split("; "):
+        match = re.fullmatch(r"(p\d+) (~\d+x (?:above|below)) fleet", part)
+        if match:
+            grouped.setdefault(match[2], []).append(match[1])
+        else:
+            grouped.setdefault(part, [])
+    return "; ".join(f"{','.join(pcts)} {what}" if pcts else what
+                     for what, pcts in grouped.items())
+
+
+def print_histogram(entry: Mapping, results: Mapping, console: Console,
+                    options: ReportOptions) -> None:
     """Print the fleet histogram, the hosts side by side, and the keys if any."""
     fleet = entry["fleet"]
     linear = entry.get("scale") == "linear"
@@ -115,27 +120,40 @@ def _print_histogram(
         console.print("no samples on any host")
     lines = linear_lines if linear else log2_lines
     for line in lines(fleet["slots"], entry.get("unit") or ""):
-        console.print(_plain(line), overflow="ignore", crop=False)
+        console.print(plain(line), overflow="ignore", crop=False)
+    for line in interval_lines(entry):
+        console.print(plain(line), overflow="ignore", crop=False)
     console.print()
     what = "exact values" if linear else "slot upper bounds"
-    console.print(_plain(f"hosts side by side (percentiles are {what}):"))
-    console.print(_host_stats_table(entry, results))
+    console.print(plain(f"hosts side by side (percentiles are {what}):"))
+    table, rest = _host_stats_table(entry, results, options)
+    console.print(table)
+    for line in rest:
+        console.print(plain(line))
     if entry.get("keys"):
         console.print(_keys_table(entry))
 
 
-def _host_stats_table(entry: Mapping, results: Mapping) -> Table:
-    """Return the fleet row, then one row per host, outliers flagged."""
+def _host_stats_table(entry: Mapping, results: Mapping,
+                      options: ReportOptions) -> tuple[Table, list[str]]:
+    """Return the fleet row and the chosen host rows, and lines for the others."""
     table = _stats_table(["HOST"], entry.get("unit") or "")
-    _add_row(table, "(fleet)", *_stats_cells(entry["fleet"]), "", end_section=True)
+    add_row(table, "(fleet)", *_stats_cells(entry["fleet"]), "", end_section=True)
     flags = _flags(entry.get("outliers") or [])
-    for name, stats in entry["hosts"].items():
-        _add_row(table, name, *_stats_cells(stats), flags.get(name, ""))
-    # Hosts without data are listed too, so a missing host is never silent.
-    for name, host in (results.get("hosts") or {}).items():
-        if name not in entry["hosts"]:
-            _add_row(table, name, *_stats_cells(None), f"no data: {host['outcome']}")
-    return table
+    rows = select_rows(entry["hosts"], flags, options.sort, options.all_hosts)
+    for name in rows.shown:
+        add_row(table, name, *_stats_cells(entry["hosts"][name]), flags.get(name, ""))
+    notes = [rows.rest_line()] if rows.rest else []
+    # Hosts without data are named too, so a missing host is never silent.
+    missing = {name: host["outcome"] for name, host in
+               (results.get("hosts") or {}).items() if name not in entry["hosts"]}
+    if len(missing) <= 3 or options.all_hosts:
+        for name, outcome in missing.items():
+            add_row(table, name, *_stats_cells(None), f"no data: {outcome}")
+    else:
+        notes.append(f"{len(missing)} hosts without data (failed): "
+                     f"{fold_names(missing)}")
+    return table, notes
 
 
 def _keys_table(entry: Mapping) -> Table:
@@ -150,23 +168,11 @@ def _keys_table(entry: Mapping) -> Table:
             for name, stats in per_key["hosts"].items()
             if len(per_key["hosts"]) <= KEYED_HOST_ROWS or name in flags
         ]
-        _add_row(
-            table,
-            label,
-            "(fleet)",
-            *_stats_cells(per_key["fleet"]),
-            "",
-            end_section=not rows,
-        )
+        add_row(table, label, "(fleet)", *_stats_cells(per_key["fleet"]), "",
+                end_section=not rows)
         for i, (name, stats) in enumerate(rows):
-            _add_row(
-                table,
-                "",
-                name,
-                *_stats_cells(stats),
-                flags.get(name, ""),
-                end_section=i == len(rows) - 1,
-            )
+            add_row(table, "", name, *_stats_cells(stats), flags.get(name, ""),
+                    end_section=i == len(rows) - 1)
     if len(keys) > MAX_KEYS:
         table.caption = f"{len(keys) - MAX_KEYS} more keys in results.json"
     return table

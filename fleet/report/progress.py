@@ -8,11 +8,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-PHASES = ("connect", "push", "compile", "ready", "window", "done", "failed")
+# The runner's phase names, and what the display calls them (hosts "in" a phase).
+PHASES = {"connect": "connecting", "push": "pushing", "compile": "compiling",
+          "ready": "ready", "window": "tracing", "done": "done", "failed": "failed"}
 
 
 class LiveProgress:
-    """A one-line rich display fed by the runner's progress callback."""
+    """A one-line rich display fed by the runner's progress callback.
+
+    Live asks for the line at every refresh (``get_renderable``), so the clock
+    moves even while no host changes phase.
+    """
 
     def __init__(self, console: Console, total: int, duration_s: float,
                  verbosity: int = 0):
@@ -22,9 +28,9 @@ class LiveProgress:
         self.verbosity = verbosity
         self.phase: dict[str, str] = {}
         self.window_started: float | None = None
-        self.live = Live(
-            self._render(), console=console, refresh_per_second=4, transient=True
-        )
+        self.started = time.monotonic()
+        self.live = Live(console=console, refresh_per_second=4, transient=True,
+                         get_renderable=self.render)
 
     def __enter__(self) -> LiveProgress:
         self.live.__enter__()
@@ -41,7 +47,6 @@ class LiveProgress:
             self.phase[host] = phase
         if phase == "failed":
             self.console.print(Text(f"{host}: {detail}", style="red"), soft_wrap=False)
-        self.live.update(self._render())
 
     def echo(self, host: str, text: str, level: int) -> None:
         """-v sink: a host log line at or below the asked level, printed above
@@ -50,13 +55,17 @@ class LiveProgress:
             line = Text.assemble((f"<{host}> ", "bold"), text)
             self.console.print(line, soft_wrap=True, highlight=False)
 
-    def _render(self) -> Text:
+    def render(self) -> Text:
+        """The line as of now: hosts per phase, then the clock."""
         counts = {p: 0 for p in PHASES}
         for phase in self.phase.values():
             counts[phase] = counts.get(phase, 0) + 1
-        parts = [f"{p} {counts[p]}" for p in PHASES if counts[p]]
+        parts = [f"{PHASES[p]} {counts[p]}" for p in PHASES if counts[p]]
         line = f"{self.total} hosts: " + (" · ".join(parts) or "starting")
+        now = time.monotonic()
         if self.window_started is not None:
-            spent = min(time.monotonic() - self.window_started, self.duration_s)
+            spent = min(now - self.window_started, self.duration_s)
             line += f" · window {spent:4.1f}/{self.duration_s:g}s"
+        else:
+            line += f" · {now - self.started:.0f}s"
         return Text(line[: self.console.width - 1])

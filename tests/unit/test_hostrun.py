@@ -45,3 +45,24 @@ def test_done_keeps_the_runs_each_job_missed(tmp_path):
                         missed={"biosnoop": 16, "not-a-job": 3})
     assert run._take(json.loads(wire.encode(done))) is True
     assert run.jobs == {"biosnoop": {"status": "ok", "missed_runs": 16}}
+
+
+def lost_run(tmp_path) -> HostRun:
+    run = host_run(tmp_path)
+    run.jobs["biosnoop"] = {"status": "ok"}
+    batch = wire.message("events", job="biosnoop", output="io",
+                         events=[{"ts_ns": 1}], lost=7)
+    run._take(json.loads(wire.encode(batch)))
+    return run
+
+
+def test_lost_events_are_a_warning_not_a_failure(tmp_path):
+    raw = lost_run(tmp_path).finish(False)
+    assert (raw["outcome"], raw["reason"]) == ("ok", "")
+    assert raw["outputs"]["biosnoop"]["io"]["lost"] == 7
+
+
+def test_fail_on_lost_makes_lost_events_a_failure(tmp_path):
+    raw = lost_run(tmp_path).finish(False, fail_on_lost=True)
+    assert raw["outcome"] == "lost-events"
+    assert raw["reason"] == "7 events lost (perf buffer full)"

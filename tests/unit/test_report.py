@@ -13,7 +13,8 @@ from rich.console import Console
 
 import fleet.report
 from fleet.report import dump_results, render_report, render_text
-from fleet.report.terminal import fold_hosts, linear_lines, log2_lines
+from fleet.report.findings import outcome_groups
+from fleet.report.terminal import ReportOptions, linear_lines, log2_lines
 from fleet.results import build_results, load_results, write_run_folder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
@@ -29,9 +30,10 @@ def utc(monkeypatch):
     time.tzset()
 
 
-def render(results: dict, **kwargs) -> str:
+def render(results: dict, **options) -> str:
     out = io.StringIO()
-    render_report(results, Console(file=out, width=80, color_system=None), **kwargs)
+    render_report(results, Console(file=out, width=80, color_system=None),
+                  ReportOptions(**options))
     return out.getvalue()
 
 
@@ -51,7 +53,7 @@ def test_no_line_is_wider_than_80(report):
 def test_header_names_playbook_hosts_and_window(report):
     head = lines_of(report)[:4]
     assert head[0] == "PLAY [disk-latency] playbooks/disk-latency.yaml"
-    assert head[1].startswith("hosts   4 (db, limit db:!db9): 3 ok, 1 unreachable")
+    assert head[1].startswith("hosts     4 (db, limit db:!db9): 3 ok, 1 unreachable")
     assert "2026-11-26 14:42:00.001 -> 14:42:10.006 local (10.0 s)" in head[2]
     assert "exit 4" in head[3]
 
@@ -63,8 +65,8 @@ def test_header_of_an_interrupted_run_without_windows(utc):
     for raw in raws:
         raw["window"] = None
     head = lines_of(render(build_results(meta, jobs, raws)))[:4]
-    assert head[1].startswith("hosts   4 (db:!db3): ")
-    assert head[2] == "window  none (no host started tracing)"
+    assert head[1].startswith("hosts     4 (db:!db3): ")
+    assert head[2] == "window    none (no host started tracing)"
     assert head[3].endswith("exit 99  INTERRUPTED")
 
 
@@ -86,7 +88,7 @@ def test_hosts_side_by_side_with_units_and_outlier_flag(report):
     assert any("usecs   usecs   usecs   usecs" in line for line in lines)
     (db3,) = [line for line in lines if line.startswith("db3 ") and "1023" in line]
     assert db3.split()[:6] == ["db3", "40", "1023", "2047", "2047", "2047"]
-    assert "! p50 ~16x above fleet" in db3
+    assert "! p50,p99 ~16x above" in db3
     (db1,) = [line for line in lines if line.startswith("db1 ") and "127" in line]
     assert "!" not in db1
     assert any(
@@ -109,11 +111,13 @@ def test_events_as_one_timeline(report):
         ["14:42:00.300", "db1"],
     ]
     assert rows[0][2:] == ["postgres", "5001", "7", "/var/lib/pg/base/1"]
+    assert "8 events from 3 hosts (2 lost)" in report
+    assert "per host  db1=5 db2=3 db3=0" in report
     assert "8 events total (2 lost) lost on: db2=2" in report
 
 
 def test_events_are_capped(utc):
-    text = render(build_results(*load_report_fixture()), max_events=3)
+    text = render(build_results(*load_report_fixture()), events=3)
     assert len([line for line in lines_of(text) if line.startswith("14:42:")]) == 3
     assert "8 events total (2 lost)" in text
     assert "first 3 shown" in text
@@ -130,10 +134,11 @@ def test_table_top_rows(report):
 def test_recap(report):
     lines = lines_of(report)
     start = lines.index("PLAY RECAP " + "*" * 69)
-    # the three ok hosts share one line; the names pad to the longest label
-    assert lines[start + 1] == "db1,db2,db3 : ok"
-    assert lines[start + 2].startswith("db4         : unreachable - ssh: connect to")
-    assert lines[start + 3].startswith(" " * 14)  # reason wraps under the outcome
+    # ok hosts fold into a range; db2 lost events: ok with a warning, apart
+    assert lines[start + 1] == "db[1,3] : ok"
+    assert lines[start + 2] == "db2     : ok - warning: 2 events lost in opens"
+    assert lines[start + 3].startswith("db4     : unreachable - ssh: connect to")
+    assert lines[start + 4].startswith(" " * 10)  # reason wraps under the outcome
     assert lines[-1] == "4 hosts: 3 ok, 1 unreachable (exit 4)"
 
 
@@ -275,10 +280,10 @@ def test_recap_folds_identical_reasons(utc):
     text = render(build_results(*failed_raws(dict.fromkeys(("db1", "db2", "db3"),
                                                             error))))
     recap = recap_of(text)
-    assert recap[0] == ("db1,db2,db3 : compile-error - job strlen-count: "
-                        "strlen_count.c:7:5: error: use")
-    assert recap[1] == " " * 14 + "of undeclared identifier 'x'"
-    assert recap[2].startswith("db4         : unreachable - ssh: connect")
+    assert recap[0] == ("db[1-3] : compile-error - job strlen-count: "
+                        "strlen_count.c:7:5: error: use of")
+    assert recap[1] == " " * 10 + "undeclared identifier 'x'"
+    assert recap[2].startswith("db4     : unreachable - ssh: connect")
     assert sum("compile-error" in line for line in recap) == 1
     assert max(len(line) for line in lines_of(text)) <= 80
 
@@ -298,19 +303,29 @@ def test_recap_folds_a_large_fleet_into_80_columns(utc):
                  reason="prog.c:3:1: error: expected ';'") for i in range(60)]
     raws.append(dict(template, name="db1", outcome="ok", reason=""))
     recap = recap_of(render(build_results(meta, jobs, raws)))
-    assert all(len(line) <= 80 for line in recap)
-    text = " ".join("".join(recap[:-1]).split())
-    names, _, rest = text.partition(" : ")
-    assert names.split(",") == [f"web{i:03d}" for i in range(60)]
-    assert rest == "compile-error - prog.c:3:1: error: expected ';'"
-    assert recap[-1] == "db1 : ok"  # a short label is not padded to the long one
+    assert recap[0] == "web[000-059] : compile-error - prog.c:3:1: error: expected ';'"
+    assert recap[1] == "db1          : ok"
 
 
-def test_fold_hosts_groups_in_inventory_order():
+def test_recap_folds_unreachable_hosts_whatever_their_address(utc):
+    meta, jobs, raws = load_report_fixture()
+    template = raws[3]
+    raws = raws[:3] + [
+        dict(template, name=f"web{i:02d}", address=f"127.0.1.{i}",
+             reason=f"127.0.1.{i}:22: Connect call failed ('127.0.1.{i}', 22)")
+        for i in range(3, 10)]
+    text = render(build_results(meta, jobs, raws))
+    assert "web[03-09] : unreachable - Connect call failed" in recap_of(text)
+    assert "failed    unreachable: web[03-09] (Connect call failed)" in text
+
+
+def test_outcome_groups_in_inventory_order():
     hosts = {"a": {"outcome": "ok"}, "b": {"outcome": "timeout", "reason": "x  y"},
              "c": {"outcome": "ok", "reason": ""}, "d": {"outcome": "timeout",
                                                         "reason": "x y"}}
-    assert [names for names, _ in fold_hosts(hosts)] == [["a", "c"], ["b", "d"]]
+    groups = outcome_groups({"hosts": hosts, "jobs": []})
+    assert [g.names for g in groups] == [["a", "c"], ["b", "d"]]
+    assert [g.reason for g in groups] == ["", "x y"]
 
 
 # -- linear histograms --------------------------------------------------------------

@@ -198,7 +198,7 @@ def test_interrupted_run():
 def test_write_run_folder_round_trips(built, tmp_path):
     run_dir = tmp_path / "run"
     write_run_folder(built, str(run_dir))
-    assert sorted(os.listdir(run_dir)) == ["report.txt", "results.json"]
+    assert sorted(os.listdir(run_dir)) == ["report.html", "report.txt", "results.json"]
     with open(run_dir / "results.json") as source:
         raw = json.load(source)  # valid JSON on its own
     loaded = load_results(str(run_dir / "results.json"))
@@ -220,7 +220,7 @@ def test_failed_write_keeps_old_results_and_leaves_no_temp_file(built, tmp_path)
     with pytest.raises(TypeError):
         write_run_folder(broken, str(tmp_path))
     assert (tmp_path / "results.json").read_text() == before
-    assert sorted(os.listdir(tmp_path)) == ["report.txt", "results.json"]
+    assert sorted(os.listdir(tmp_path)) == ["report.html", "report.txt", "results.json"]
 
 
 def test_write_run_folder_streams_events(tmp_path):

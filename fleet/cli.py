@@ -42,8 +42,31 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
         "-T",
         "--timeout",
         type=float,
-        default=10.0,
-        help="SSH connect timeout per host, seconds (default 10)",
+        help="SSH connect timeout per host, seconds "
+        "(default: ssh_config ConnectTimeout, else 10)",
+    )
+    p.add_argument(
+        "-u", "--user",
+        help="log in as this user where the inventory sets no ansible_user",
+    )
+    p.add_argument(
+        "--private-key", metavar="FILE",
+        help="SSH private key where the inventory sets no "
+        "ansible_ssh_private_key_file",
+    )
+    p.add_argument(
+        "-b", "--become", action="store_true",
+        help="run the agent under sudo where ansible_become is not set",
+    )
+    p.add_argument(
+        "-K", "--ask-become-pass", action="store_true",
+        help="ask once for the sudo password (read from stdin when it is no "
+        "terminal); implies nothing without -b or ansible_become",
+    )
+    p.add_argument(
+        "--accept-new-host-keys", action="store_true",
+        help="record the host key of a host not yet in known_hosts "
+        "(like StrictHostKeyChecking accept-new); a changed key is still refused",
     )
     p.add_argument(
         "--runs", default="runs", help="where run folders go (default ./runs)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from .report.check import render_check
 from .report.json import dump_results
 from .report.progress import LiveProgress
 from .report.terminal import render_report
+from .transport.base import TransportOptions
 
 
 def _stdout_console() -> Console:
@@ -31,10 +33,34 @@ def _stdout_console() -> Console:
     return Console(emoji=False, width=80 if not sys.stdout.isatty() else None)
 
 
+def _transport_options(args) -> TransportOptions:
+    """The SSH settings given on the command line (host vars still win)."""
+    return TransportOptions(
+        known_hosts=args.known_hosts,
+        connect_timeout=args.timeout,
+        user=args.user,
+        private_key=args.private_key,
+        become=True if args.become else None,
+        accept_new_host_keys=args.accept_new_host_keys,
+    )
+
+
+def _ask_become_password() -> str:
+    """-K: the sudo password, asked once (a line of stdin when it is no terminal)."""
+    if sys.stdin.isatty():
+        return getpass.getpass("BECOME password: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise InputError("-K/--ask-become-pass: no password on stdin (empty input)")
+    return line.rstrip("\n")
+
+
 def _plan(playbook: Playbook, catalog: Catalog, args):
     """The run plan from a playbook and the target options of the command line."""
     plan = plan_run(playbook, catalog, args.inventory, args.limit, Path(args.runs),
-                    args.known_hosts, args.timeout)
+                    transport=_transport_options(args))
+    if args.ask_become_pass:
+        plan.options.transport.become_password = _ask_become_password()
     if args.forks is not None:
         if args.forks < 1:
             raise InputError(f"--forks must be at least 1, got {args.forks}")

@@ -21,6 +21,7 @@ from .inventory import load_inventory
 from .playbook import Playbook
 from .results import build_results, exit_code, write_run_folder
 from .runner import Progress, Runner, RunOptions
+from .transport import check_hosts
 from .transport.base import TransportOptions
 
 
@@ -55,9 +56,16 @@ def plan_run(
     limit: str | None = None,
     runs_root: Path = Path("runs"),
     known_hosts: str | None = None,
-    connect_timeout: float = 10.0,
+    connect_timeout: float | None = None,
+    transport: TransportOptions | None = None,
 ) -> RunPlan:
-    """Load inventory, pick hosts, render jobs; bad input raises InputError."""
+    """Load inventory, pick hosts, render jobs; bad input raises InputError.
+
+    transport (the command line's SSH settings) replaces known_hosts and
+    connect_timeout when given. Every host's SSH and become settings are
+    resolved here too, so a missing key file stops the run before any host
+    is contacted.
+    """
     inv = load_inventory(inventory)
     hosts = inv.select(playbook.hosts, limit)
     if not hosts:
@@ -70,10 +78,11 @@ def plan_run(
         run_dir=run_dir_for(Path(runs_root), playbook.name),
         forks=playbook.forks,
         ready_timeout_s=playbook.ready_timeout,
-        transport=TransportOptions(
+        transport=transport or TransportOptions(
             known_hosts=known_hosts, connect_timeout=connect_timeout
         ),
     )
+    check_hosts(hosts, options.transport)
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
 
 

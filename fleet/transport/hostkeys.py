@@ -7,6 +7,7 @@ host may have its first key recorded (``StrictHostKeyChecking accept-new`` or
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 from dataclasses import dataclass
@@ -107,10 +108,12 @@ def changed_reason(target: SSHTarget, known: KnownHost, offered: str | None) -> 
 async def offered_key(target: SSHTarget, tunnel) -> str | None:
     """The fingerprint of the key the host offers (for an error message), or None."""
     try:
-        key = await asyncssh.get_server_host_key(
-            target.hostname, target.port, tunnel=tunnel or (), config=None,
-            connect_timeout=target.connect_timeout,
+        key = await asyncio.wait_for(
+            asyncssh.get_server_host_key(
+                target.hostname, target.port, tunnel=tunnel or (), config=None
+            ),
+            target.connect_timeout,
         )
-    except (OSError, asyncssh.Error, ValueError):
+    except (OSError, asyncssh.Error, ValueError, asyncio.TimeoutError):
         return None
     return fingerprint(key) if key is not None else None

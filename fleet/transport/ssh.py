@@ -62,7 +62,10 @@ class SSHTransport(Transport):
             self.log(f"ssh: jump {jump}: {self._describe(hop)}")
             tunnel = await self._open(hop, tunnel, f"via ProxyJump {jump}: ")
             self.jumps.append(tunnel)
-        self.conn = await self._open(target, tunnel, "", watch=True)
+        via = ",".join(str(j) for j in target.proxy_jump)
+        self.conn = await self._open(
+            target, tunnel, f"via ProxyJump {via}: " if via else "", watch=True
+        )
         self.log("ssh: connected")
 
     def _log_target(self, t: SSHTarget) -> None:
@@ -156,6 +159,11 @@ class SSHTransport(Transport):
             raise HostFailure(
                 "unreachable", f"{where}: connect timed out after "
                 f"{t.connect_timeout:g}s") from None
+        except asyncssh.ChannelOpenError as err:
+            raise HostFailure(
+                "unreachable", f"{where}: the jump host did not forward the "
+                f"connection ({err.reason}; its sshd may forbid it: "
+                "AllowTcpForwarding)") from None
         except (OSError, asyncssh.Error, ValueError) as err:
             text = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise HostFailure("unreachable", f"{where}: {text}") from None

@@ -84,12 +84,11 @@ def cache_failure(stderr: str, user: str | None = None) -> str | None:
             why = _errno_name(cd[3]) if cd[3] else "cannot enter it"
             return (f"home directory{who} {path}: {why}; fleet keeps its cache "
                     f"in ~/{CACHE_DIR}")
-        failed = re.search(
-            r"(mkdir|chmod|ls|cat|mv|sh|bash|dash).*?[‘'`]?([^‘’'`:]*"
-            r"\.cache[^‘’'`:]*)[’'`]?: ([^:]+)$", line)
+        failed = re.search(r"([^\s:]*\.cache[^\s:]*): ([^:]+)$", line)
         if failed:
-            return (f"cache ~/{CACHE_DIR}{who} is not writable: {failed[2]}: "
-                    f"{_errno_name(failed[3])}")
+            path = failed[1].strip("‘’'`\"")
+            return (f"cache ~/{CACHE_DIR}{who} is not writable: {path}: "
+                    f"{_errno_name(failed[2])}")
     return None
 
 

@@ -33,7 +33,7 @@ from typing import NamedTuple
 from asyncssh.config import ConfigParseError, SSHClientConfig, SSHConfig
 
 from ..errors import InputError
-from .sshargs import SSHArgs, host_ssh_args
+from .sshargs import ARGS_VARS, SSHArgs, host_ssh_args
 
 DEFAULT_PORT = 22
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
@@ -46,6 +46,7 @@ PORT_VARS = ("ansible_port", "ansible_ssh_port")
 USER_VARS = ("ansible_user", "ansible_ssh_user")
 KEY_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
 PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
+_UNSET = object()
 
 
 class Jump(NamedTuple):
@@ -269,7 +270,9 @@ def resolve_target(host, options, config_files: list[str] | None = None,
     key, key_source = _named_key(host, options)
     presets = [("IdentityFile", [key])] if key else []
     presets += [(n, option_words(n, v)) for n, v in args.options]
-    files = _config_files(args, config_files, where)
+    _check_args(host, destination, presets)
+    files = _config_files(args, config_files, f"{where}: {_args_var(host)}",
+                          _origin(host, _args_var(host)))
     config = load_config(destination, user, port, presets, files, where)
     target = _target(host.name, destination, config, options, env, where)
     target.config_files = files
@@ -304,12 +307,31 @@ def resolve_jump(jump: Jump, via: SSHTarget, options,
     return target
 
 
-def _config_files(args: SSHArgs, config_files, where) -> list[str]:
+def _args_var(host) -> str | None:
+    """The ssh argument var a host sets (for error messages)."""
+    return next((v for v in ARGS_VARS if host.vars.get(v)), None)
+
+
+def _check_args(host, destination: str, presets) -> None:
+    """The ssh arguments' own options, evaluated alone: errors name their var."""
+    var = _args_var(host)
+    if var is None:
+        return
+    where = f"host '{host.name}': {var}"
+    try:
+        alone = load_config(destination, None, None, presets, [], where)
+        parse_jumps(alone.get("ProxyJump"), where)
+    except InputError as err:
+        raise InputError(err.message, *_origin(host, var)) from None
+
+
+def _config_files(args: SSHArgs, config_files, where, origin) -> list[str]:
     """-F from the ssh args, else the files given, else OpenSSH's defaults."""
     if args.config_file:
         path = os.path.expanduser(args.config_file)
         if not os.path.isfile(path):
-            raise InputError(f"{where}: ssh -F names {path}, which is not a file")
+            raise InputError(f"{where}: ssh -F names {path}, which is not a file",
+                             *origin)
         return [path]
     return list(config_files) if config_files is not None else default_config_files()
 
@@ -350,9 +372,9 @@ def _expand(path: str) -> str:
 
 def _agent_path(config, env) -> str | None:
     """The ssh-agent socket: IdentityAgent (``none`` disables), else SSH_AUTH_SOCK."""
-    agent = config.get("IdentityAgent")
-    if agent is not None:
-        if agent.lower() == "none":
+    agent = config.get("IdentityAgent", _UNSET)
+    if agent is not _UNSET:
+        if agent is None or agent.lower() == "none":  # asyncssh reads none as None
             return None
         if agent == "SSH_AUTH_SOCK":
             return env.get("SSH_AUTH_SOCK") or None

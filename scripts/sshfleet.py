@@ -344,6 +344,9 @@ def stop_dir(directory: str | os.PathLike) -> list[int]:
 
 USER_PREFIX = "sshfleet-"
 SUDOERS_DIR = "/etc/sudoers.d"
+# Test users' authorized keys: a fleet directory may sit under a private
+# temporary directory that sshd, reading as the user, cannot enter.
+USER_KEYS_DIR = "/etc/ssh/sshfleet-users"
 
 
 def _run_checked(argv: list[str], data: str | None = None) -> None:
@@ -355,14 +358,15 @@ def _run_checked(argv: list[str], data: str | None = None) -> None:
 def create_user(
     directory: Path,
     name: str,
+    authorized_keys: str,
     home: bool = True,
     password: str | None = None,
     sudo: str | None = None,
 ) -> dict:
     """Create a local user for tests; recorded in directory/users for removal.
 
-    Every fleet host authorizes the client key for any user (one shared
-    AuthorizedKeysFile), so the user can log in everywhere. home=False gives
+    authorized_keys (text) goes to USER_KEYS_DIR/NAME, which every fleet host
+    reads, so the user can log in everywhere with those keys. home=False gives
     the user a home directory that does not exist. sudo is a sudoers rule
     such as "ALL=(ALL) ALL" (password needed) or "ALL=(ALL) NOPASSWD: ALL".
     """
@@ -375,6 +379,10 @@ def create_user(
         f.write(name + "\n")
     # sshd refuses a locked account ("!" in shadow); "*" is no password, unlocked.
     _run_checked(["usermod", "-p", "*", name])
+    os.makedirs(USER_KEYS_DIR, mode=0o755, exist_ok=True)
+    keys = Path(USER_KEYS_DIR) / name
+    keys.write_text(authorized_keys)
+    keys.chmod(0o644)
     if password is not None:
         _run_checked(["chpasswd"], f"{name}:{password}\n")
     if sudo:
@@ -396,6 +404,7 @@ def remove_users(directory: Path) -> list[str]:
         return []
     for name in names:
         (Path(SUDOERS_DIR) / name).unlink(missing_ok=True)
+        (Path(USER_KEYS_DIR) / name).unlink(missing_ok=True)
         subprocess.run(["userdel", "--force", "--remove", name],
                        capture_output=True)
     path.unlink()
@@ -639,7 +648,8 @@ class SSHFleet:
                     f"ListenAddress {address}:{port}",
                     f'HostKey "{key}"',
                     f'PidFile "{pidfile}"',
-                    f'AuthorizedKeysFile "{self.authorized_keys_path}"',
+                    f'AuthorizedKeysFile "{self.authorized_keys_path}" '
+                    f'"{USER_KEYS_DIR}/%u"',
                     "PermitRootLogin prohibit-password",
                     "PubkeyAuthentication yes",
                     "PasswordAuthentication no",
@@ -696,7 +706,8 @@ class SSHFleet:
 
         See create_user for the keyword arguments (home, password, sudo).
         """
-        return create_user(self._need_dir().resolve(), name, **kwargs)
+        keys = self.authorized_keys_path.read_text()
+        return create_user(self._need_dir().resolve(), name, keys, **kwargs)
 
     def _wait_ready(self, hosts: list[dict]) -> None:
         deadline = time.monotonic() + self.start_timeout

@@ -10,6 +10,7 @@ from typing import Callable
 
 from . import wire
 from .bundle import Bundle
+from .prerequisites import with_remedy
 from .transport import HostFailure, transport_for
 from .transport.diagnosis import explain_agent_exit
 
@@ -151,7 +152,8 @@ class HostRun:
             if msg is None:
                 raise self._crash_reason()
             if msg["type"] == "error" and msg.get("job") is None:
-                raise HostFailure(msg["outcome"], msg["reason"])
+                reason = with_remedy(msg["outcome"], msg["reason"], self.facts)
+                raise HostFailure(msg["outcome"], reason)
             if msg["type"] in ("ready", "error"):
                 self._job_answer(msg)
         if not any(j["status"] == "ok" for j in self.jobs.values()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -169,3 +170,39 @@ def test_killed_ssh_session_is_connection_lost(ssh_fleet, tmp_path):
     while agent_pids() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert agent_pids() == []
+
+
+def test_check_names_what_a_host_lacks_and_how_to_install_it(fresh_ssh_fleet,
+                                                              tmp_path):
+    from fleetrun import run_fleet
+
+    # A Python without bcc, and no re-exec into one that has it: a host
+    # without python3-bpfcc, as far as the agent can tell.
+    python = os.path.realpath(sys.executable)
+    bare = fresh_ssh_fleet(1, session_env={"host1": {"FLEET_AGENT_REEXEC": "1"}})
+    inv = inventory(tmp_path / "inv.ini", bare, {
+        "nobcc": {"ansible_user": "root", "ansible_python_interpreter": python}})
+    run = run_fleet(tmp_path / "runs", "check", "-i", str(inv))
+    assert run.code == 2, run.stderr
+    text = " ".join(run.stdout.split())
+    assert "HOSTS NEED nobcc: python module bcc not importable" in text
+    release = dict(line.split("=", 1) for line in
+                   Path("/etc/os-release").read_text().split("\n") if "=" in line)
+    distro = f"{release['ID']} {release['VERSION_ID'].strip(chr(34))}"
+    if release["ID"] in ("debian", "ubuntu"):  # this test machine: Debian 12
+        assert f"install it with: apt-get install python3-bpfcc ({distro})" in text
+    else:
+        assert f"({distro})" in text
+
+
+def test_agent_started_by_a_python_without_bcc_finds_one(ssh_fleet, tmp_path):
+    from fleetrun import run_fleet
+
+    python = os.path.realpath(sys.executable)  # the venv's: no bcc
+    inv = inventory(tmp_path / "inv.ini", ssh_fleet, {
+        "reexec": {"ansible_user": "root", "ansible_python_interpreter": python}})
+    run = run_fleet(tmp_path / "runs", *TRACE, "-i", str(inv))
+    assert run.code == 0, run.stderr
+    host = run.results["hosts"]["reexec"]
+    assert host["outcome"] == "ok" and host["facts"]["bcc"]
+    assert host["facts"]["python_path"] != python

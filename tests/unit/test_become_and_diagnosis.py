@@ -207,3 +207,58 @@ def test_local_cache_error_names_path_and_errno(tmp_path, monkeypatch):
         asyncio.run(transport.cached_names())
     assert err.value.outcome == "cache-error"
     assert str(home) in err.value.reason and "(ENOTDIR)" in err.value.reason
+
+
+# ---------------------------------------------------------------------------
+# what a host lacks
+
+
+@pytest.mark.parametrize("os_facts, command", [
+    ({"id": "debian", "version_id": "12"}, "apt-get install python3-bpfcc"),
+    ({"id": "linuxmint", "id_like": "ubuntu debian"}, "apt-get install python3-bpfcc"),
+    ({"id": "rocky", "id_like": "rhel centos fedora"}, "dnf install python3-bcc"),
+    ({"id": "opensuse-leap", "id_like": "suse opensuse"}, "zypper install python3-bcc"),
+    ({"id": "plan9"}, None),
+    (None, None),
+])
+def test_bcc_install_command(os_facts, command):
+    from fleet.prerequisites import bcc_install_command
+
+    assert bcc_install_command(os_facts) == command
+
+
+def test_remedies():
+    from fleet.prerequisites import root_remedy, with_remedy
+
+    facts = {"euid": 1000, "os": {"id": "ubuntu", "version_id": "24.04"}}
+    assert with_remedy("no-bcc", "no bcc", facts) == (
+        "no bcc; install it with: apt-get install python3-bpfcc (ubuntu 24.04)")
+    assert with_remedy("timeout", "slow", facts) == "slow"
+    assert "https://github.com/iovisor/bcc" in with_remedy("no-bcc", "x", {})
+    assert root_remedy(facts).startswith("the agent ran as uid 1000, not root")
+    assert root_remedy({"euid": 0}) is None and root_remedy(None) is None
+
+
+def test_check_report_lists_what_hosts_need():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from fleet.report.check import render_check
+
+    hosts = [
+        {"name": "ok1", "outcome": "ok", "facts": {"euid": 0}, "jobs": {
+            "j": {"status": "ok", "attach": []}}},
+        {"name": "user1", "outcome": "ok", "facts": {"euid": 1000}, "jobs": {
+            "j": {"status": "ok", "attach": []}}},
+        {"name": "nobcc", "outcome": "no-bcc", "reason": "no bcc; install it with: "
+         "apt-get install python3-bpfcc (debian 12)", "facts": {"euid": 0},
+         "jobs": {}},
+    ]
+    out = StringIO()
+    render_check(["j"], hosts, Console(file=out, width=80, color_system=None), 2)
+    text = " ".join(out.getvalue().split())
+    assert "HOSTS NEED user1: the agent ran as uid 1000, not root" in text
+    assert "nobcc: no bcc; install it with: apt-get install python3-bpfcc" in text
+    assert "ok1:" not in text
+    assert max(len(line) for line in out.getvalue().splitlines()) <= 80

@@ -35,8 +35,8 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--forks", type=int, help="hosts set up in parallel")
     p.add_argument(
         "--known-hosts",
-        help="known_hosts file (default: inventory var "
-        "fleet_known_hosts, then ~/.ssh/known_hosts)",
+        help="known_hosts file where the inventory sets no fleet_known_hosts "
+        "(default: ssh_config UserKnownHostsFile, else ~/.ssh/known_hosts)",
     )
     p.add_argument(
         "-T",
@@ -60,8 +60,8 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "-K", "--ask-become-pass", action="store_true",
-        help="ask once for the sudo password (read from stdin when it is no "
-        "terminal); implies nothing without -b or ansible_become",
+        help="ask once for the sudo password, used where become is on "
+        "(read from stdin when that is not a terminal)",
     )
     p.add_argument(
         "--accept-new-host-keys", action="store_true",

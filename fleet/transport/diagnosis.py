@@ -58,9 +58,27 @@ def explain_agent_exit(lines: list[str], lost: str | None) -> HostFailure:
     become = become_failure(lines)
     if become:
         return HostFailure("become-failed", become)
+    cache = _agent_cache_error(lines)
+    if cache:
+        return HostFailure("cache-error", cache)
     if any("No such file" in t or "not found" in t for t in lines):
         return HostFailure("no-bcc", f"cannot run the agent's Python: {_tail(lines)}")
     return HostFailure("agent-crashed", f"agent exited early: {_tail(lines)}")
+
+
+_PY_OS_ERROR = re.compile(
+    r"Error: \[Errno (\d+)\] ([^:]+): '([^']*\.cache/fleet[^']*)'"
+)
+
+
+def _agent_cache_error(lines: list[str]) -> str | None:
+    """The agent's own OSError on a path in its cache (e.g. files left by root)."""
+    for line in reversed(lines):
+        found = _PY_OS_ERROR.search(line)
+        if found:
+            name = errno.errorcode.get(int(found[1]), found[1])
+            return f"cache {found[3]}: {found[2]} ({name})"
+    return None
 
 
 def _errno_name(text: str) -> str:

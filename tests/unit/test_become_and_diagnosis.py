@@ -156,6 +156,16 @@ def test_explain_agent_exit():
     assert crashed.outcome == "agent-crashed" and "ValueError: x" in crashed.reason
 
 
+def test_agent_oserror_in_its_cache_is_a_cache_error():
+    lines = ["Traceback (most recent call last):", "  File ...",
+             "PermissionError: [Errno 13] Permission denied: "
+             "'/home/u/.cache/fleet/kheaders/linux-headers-6.1.tmp30967'"]
+    failure = explain_agent_exit(lines, None)
+    assert (failure.outcome, failure.reason) == (
+        "cache-error", "cache /home/u/.cache/fleet/kheaders/linux-headers-6.1.tmp30967:"
+        " Permission denied (EACCES)")
+
+
 def _real_shell(home: str) -> str:
     """stderr of fleet's cache command in a real /bin/sh with HOME=home."""
     done = subprocess.run(["/bin/sh", "-c", list_command()], env={

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import InputError
+from .hostvars import origin_of, text_var
 
 PASSWORD_VARS = ("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass")
 SUDO_PROMPT = "fleet-sudo-password:"  # no '%': sudo expands %-escapes in prompts
@@ -31,10 +32,6 @@ class Become:
     password: str | None = field(default=None, repr=False)
 
 
-def _origin(host, var):
-    return host.origins.get(var, (None, None))
-
-
 def _flag(host, var: str) -> bool | None:
     """An Ansible boolean host var, or None when unset."""
     value = host.vars.get(var)
@@ -45,17 +42,11 @@ def _flag(host, var: str) -> bool | None:
         return text in _TRUE
     raise InputError(
         f"host '{host.name}': {var} must be yes/no, true/false, on/off or 1/0, "
-        f"got {value!r}", *_origin(host, var))
+        f"got {value!r}", *origin_of(host, var))
 
 
 def _text(host, var: str) -> str | None:
-    value = host.vars.get(var)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InputError(f"host '{host.name}': {var} must be text, got {value!r}",
-                     *_origin(host, var))
+    return text_var(host, (var,))[1]
 
 
 def resolve_become(host, options) -> Become:
@@ -69,7 +60,7 @@ def resolve_become(host, options) -> Become:
     if method != "sudo":
         raise InputError(
             f"host '{host.name}': ansible_become_method is {method!r}, but fleet "
-            "becomes root with sudo only", *_origin(host, "ansible_become_method"))
+            "becomes root with sudo only", *origin_of(host, "ansible_become_method"))
     password = options.become_password
     for var in PASSWORD_VARS:
         value = _text(host, var)

@@ -33,6 +33,15 @@ from typing import NamedTuple
 from asyncssh.config import ConfigParseError, SSHClientConfig, SSHConfig
 
 from ..errors import InputError
+from .hostvars import (
+    HOST_VARS,
+    USER_VARS,
+    named_key,
+    origin_of,
+    port_var,
+    refuse_passwords,
+    text_var,
+)
 from .sshargs import ARGS_VARS, SSHArgs, host_ssh_args
 
 DEFAULT_PORT = 22
@@ -41,11 +50,6 @@ DEFAULT_KEEPALIVE_S = 15.0  # ssh_config ServerAliveInterval overrides it
 SYSTEM_CONFIG = "/etc/ssh/ssh_config"
 DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")  # what the README promises
 
-HOST_VARS = ("ansible_host", "ansible_ssh_host")
-PORT_VARS = ("ansible_port", "ansible_ssh_port")
-USER_VARS = ("ansible_user", "ansible_ssh_user")
-KEY_VARS = ("ansible_ssh_private_key_file", "ansible_private_key_file")
-PASSWORD_VARS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
 _UNSET = object()
 
 
@@ -178,77 +182,6 @@ def _parse_jump(text: str, where: str) -> Jump:
     return Jump(user or None, host, port)
 
 
-def _first_var(host, names) -> tuple[str | None, object]:
-    """(var name, value) of the first of names the host sets, else (None, None)."""
-    for name in names:
-        value = host.vars.get(name)
-        if value not in (None, ""):
-            return name, value
-    return None, None
-
-
-def _origin(host, var):
-    return host.origins.get(var, (None, None)) if var else (None, None)
-
-
-def _text_var(host, names) -> tuple[str | None, str | None]:
-    """A host var that must be text (digits taken as text), with its name."""
-    var, value = _first_var(host, names)
-    if var is None:
-        return None, None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InputError(f"host '{host.name}': {var} must be text, got {value!r}",
-                         *_origin(host, var))
-    return var, str(value)
-
-
-def _port_var(host) -> tuple[str | None, int | None]:
-    """ansible_port as a number from 1 to 65535, or None."""
-    var, text = _text_var(host, PORT_VARS)
-    if var is None:
-        return None, None
-    if not text.strip().isdigit() or not 0 < int(text) < 65536:
-        raise InputError(
-            f"host '{host.name}': {var} must be a whole number from 1 to 65535, "
-            f"got {host.vars[var]!r}", *_origin(host, var))
-    return var, int(text)
-
-
-def check_key_file(path: str, what: str, origin=(None, None)) -> str:
-    """A named private key must be a readable file; return its expanded path."""
-    full = os.path.expanduser(path)
-    try:
-        with open(full, "rb") as f:
-            f.read(1)
-    except OSError as err:
-        raise InputError(
-            f"{what} names the key file {full}, which cannot be read: "
-            f"{err.strerror or err}", *origin) from None
-    return full
-
-
-def _named_key(host, options) -> tuple[str | None, str | None]:
-    """(path, source) of the key named by a host var, else by the options."""
-    var, path = _text_var(host, KEY_VARS)
-    if var is not None:
-        what = f"host '{host.name}': {var}"
-        return check_key_file(path, what, _origin(host, var)), var
-    if options.private_key:
-        what = "--private-key (or ansible.cfg private_key_file)"
-        return check_key_file(options.private_key, what), "--private-key"
-    return None, None
-
-
-def _refuse_passwords(host) -> None:
-    """Password login is not supported: say so before any host is contacted."""
-    var, _ = _first_var(host, PASSWORD_VARS)
-    if var is not None:
-        raise InputError(
-            f"host '{host.name}': {var} is set, but fleet logs in with keys only "
-            "(ssh-agent, ~/.ssh/id_*, ansible_ssh_private_key_file); install a "
-            "key with ssh-copy-id and remove the password", *_origin(host, var))
-
-
 def resolve_target(host, options, config_files: list[str] | None = None,
                    env: dict | None = None) -> SSHTarget:
     """Resolve how to reach an inventory host over SSH; bad settings raise InputError.
@@ -257,33 +190,33 @@ def resolve_target(host, options, config_files: list[str] | None = None,
     can be read: nothing is contacted.
     """
     env = os.environ if env is None else env
-    _refuse_passwords(host)
+    refuse_passwords(host)
     where = f"host '{host.name}'"
     args = host_ssh_args(host)
-    host_var, address = _text_var(host, HOST_VARS)
+    host_var, address = text_var(host, HOST_VARS)
     destination = address or host.name
-    user_var, user = _text_var(host, USER_VARS)
+    user_var, user = text_var(host, USER_VARS)
     user_source = user_var
     if user is None and options.user:
         user, user_source = options.user, "-u/remote_user"
-    port_var, port = _port_var(host)
-    key, key_source = _named_key(host, options)
+    port_source, port = port_var(host)
+    key, key_source = named_key(host, options)
     presets = [("IdentityFile", [key])] if key else []
     presets += [(n, option_words(n, v)) for n, v in args.options]
     _check_args(host, destination, presets)
     files = _config_files(args, config_files, f"{where}: {_args_var(host)}",
-                          _origin(host, _args_var(host)))
+                          origin_of(host, _args_var(host)))
     config = load_config(destination, user, port, presets, files, where)
     target = _target(host.name, destination, config, options, env, where)
     target.config_files = files
-    known_var, known = _text_var(host, ("fleet_known_hosts",))
+    known_var, known = text_var(host, ("fleet_known_hosts",))
     if known_var:
         target.known_hosts = [_expand(known)]
         target.sources["known_hosts"] = known_var
     target.sources.update(
         destination=host_var or "inventory name",
         user=user_source or ("ssh_config" if config.get("User") else "local user"),
-        port=port_var or ("ssh_config" if config.get("Port") else "default"),
+        port=port_source or ("ssh_config" if config.get("Port") else "default"),
         keys=key_source or ("ssh_config" if target.identity_files else "defaults"),
         config=", ".join(files) or "none",
     )
@@ -322,7 +255,7 @@ def _check_args(host, destination: str, presets) -> None:
         alone = load_config(destination, None, None, presets, [], where)
         parse_jumps(alone.get("ProxyJump"), where)
     except InputError as err:
-        raise InputError(err.message, *_origin(host, var)) from None
+        raise InputError(err.message, *origin_of(host, var)) from None
 
 
 def _config_files(args: SSHArgs, config_files, where, origin) -> list[str]:

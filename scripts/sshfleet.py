@@ -408,6 +408,10 @@ def remove_users(directory: Path) -> list[str]:
         subprocess.run(["userdel", "--force", "--remove", name],
                        capture_output=True)
     path.unlink()
+    try:
+        os.rmdir(USER_KEYS_DIR)  # only when no other fleet's user is left
+    except OSError:
+        pass
     return names
 
 

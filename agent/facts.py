@@ -67,6 +67,27 @@ def lockdown_mode():
     return None
 
 
+OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
+OS_RELEASE_KEYS = ("ID", "ID_LIKE", "VERSION_ID", "PRETTY_NAME")
+
+
+def os_release():
+    """ID, ID_LIKE, VERSION_ID and PRETTY_NAME from os-release (lower-case keys)."""
+    for path in OS_RELEASE_FILES:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        found = {}
+        for line in lines:
+            key, sep, value = line.partition("=")
+            if sep and key.strip() in OS_RELEASE_KEYS:
+                found[key.strip().lower()] = value.strip().strip("\"'")
+        return found
+    return {}
+
+
 def gather(bcc_version, headers, tracefs_note):
     """Return the facts dict sent in hello."""
     return {
@@ -84,4 +105,5 @@ def gather(bcc_version, headers, tracefs_note):
         "tracefs_note": tracefs_note,
         "lockdown": lockdown_mode(),
         "ncpu": os.cpu_count(),
+        "os": os_release(),
     }

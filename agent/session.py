@@ -379,8 +379,10 @@ class Session:
 
 def main():
     """Agent entry point: protect stdout, import bcc, run one session."""
-    out = Outbox()
+    # bcc first: finding it may re-exec another Python, which must inherit
+    # the real stdout, not the one Outbox points at stderr.
     bcc = import_bcc()
+    out = Outbox()
     cache_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     inbox = Inbox(sys.stdin.buffer)
     try:

@@ -92,10 +92,30 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
                    "(default: ansible.cfg forks, else the playbook's, else 50)")
     p.add_argument("-T", "--timeout", type=TIMEOUT, metavar="SECONDS",
                    help="SSH connect timeout per host, above 0 and at most 3600 "
-                   "(default: ansible.cfg timeout, else 10)")
+                   "(default: ansible.cfg timeout, else ssh_config "
+                   "ConnectTimeout, else 10)")
     p.add_argument("--known-hosts", metavar="FILE",
-                   help="known_hosts file (default: inventory var "
-                   "fleet_known_hosts, then ~/.ssh/known_hosts)")
+                   help="known_hosts file where the inventory sets no "
+                   "fleet_known_hosts (default: ssh_config UserKnownHostsFile, "
+                   "else ~/.ssh/known_hosts)")
+    p.add_argument("-u", "--user",
+                   help="log in as this user where the inventory sets no "
+                   "ansible_user (default: ansible.cfg remote_user, else "
+                   "ssh_config User, else the local user)")
+    p.add_argument("--private-key", metavar="FILE",
+                   help="SSH private key where the inventory sets no "
+                   "ansible_ssh_private_key_file (default: ansible.cfg "
+                   "private_key_file, else ssh_config IdentityFile, ssh-agent, "
+                   "~/.ssh/id_*)")
+    p.add_argument("-b", "--become", action="store_true",
+                   help="run the agent under sudo where ansible_become is not set")
+    p.add_argument("-K", "--ask-become-pass", action="store_true",
+                   help="ask once for the sudo password, used where become is on "
+                   "(read from stdin when that is not a terminal)")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="record the host key of a host not yet in known_hosts "
+                   "(like StrictHostKeyChecking accept-new); a changed key is "
+                   "always refused")
     p.add_argument("--runs", default="runs", metavar="DIR",
                    help="where run folders go (default ./runs)")
     p.add_argument("--json", action="store_true",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -37,6 +38,16 @@ def _stdout_console() -> Console:
     return Console(emoji=False, width=80 if not sys.stdout.isatty() else None)
 
 
+def _ask_become_password() -> str:
+    """-K: the sudo password, asked once (a line of stdin when it is no terminal)."""
+    if sys.stdin.isatty():
+        return getpass.getpass("BECOME password: ")
+    line = sys.stdin.readline()
+    if not line:
+        raise InputError("-K/--ask-become-pass: no password on stdin (empty input)")
+    return line.rstrip("\n")
+
+
 def _warn(err: Console, warnings: list[str]) -> None:
     """Print each warning as its own paragraph on stderr."""
     for warning in warnings:
@@ -69,6 +80,8 @@ def _plan(playbook: Playbook, catalog: Catalog, args, err: Console) -> RunPlan:
     inventory = _inventory(args, config, err)
     plan = plan_run(playbook, catalog, inventory, args.limit, Path(args.runs),
                     transport=transport_options(args, config))
+    if getattr(args, "ask_become_pass", False):
+        plan.options.transport.become_password = _ask_become_password()
     plan.options.forks = forks_for(args, config, playbook.forks)
     plan.options.fail_on_lost = bool(getattr(args, "fail_on_lost", False))
     warnings = plan.warnings

@@ -10,7 +10,9 @@ from typing import Callable
 
 from . import wire
 from .bundle import Bundle
+from .prerequisites import with_remedy
 from .transport import HostFailure, transport_for
+from .transport.diagnosis import explain_agent_exit
 
 GRACE_S = 10.0  # after the window: time for agents to report
 STOP_GRACE_S = 4.0  # after Ctrl-C: time for agents to report partial results
@@ -74,6 +76,11 @@ class HostRun:
         self.log("> " + json.dumps(msg, separators=(",", ":")), LOG_WIRE)
         await self.proc.send(wire.encode(msg))
 
+    def note(self, text: str) -> None:
+        """Something the user should hear about this host (logged and shown)."""
+        self.log(f"# note: {text}")
+        self.progress(self.name, "note", text)
+
     def fail(self, outcome: str, reason: str) -> None:
         """Record the first failure of this host (later ones are consequences)."""
         if self.outcome is None:
@@ -134,17 +141,15 @@ class HostRun:
 
     def _crash_reason(self) -> HostFailure:
         """Explain an agent that ended before it should have."""
-        tail = " / ".join(t for t in self.stderr_tail[-3:] if t) or "no output"
-        if any("sudo:" in t for t in self.stderr_tail):
-            return HostFailure("auth-failed", f"sudo -n refused: {tail}")
-        if any("No such file" in t or "not found" in t for t in self.stderr_tail):
-            return HostFailure("no-bcc", f"cannot run the agent's Python: {tail}")
-        return HostFailure("agent-crashed", f"agent exited early: {tail}")
+        lost = self.transport.lost_reason() if self.transport else None
+        return explain_agent_exit(self.stderr_tail, lost)
 
     async def prepare(self, bundle: Bundle, sources: dict, plan: dict, options) -> None:
         """Connect, push, start the agent, send the plan, await ready per job."""
         self.progress(self.name, "connect", "")
-        self.transport = transport_for(self.host, options.transport)
+        self.transport = transport_for(
+            self.host, options.transport, self.log, self.note
+        )
         await self.transport.connect()
         self.progress(self.name, "push", "")
         await self.transport.push({bundle.name: bundle.data, **sources})
@@ -170,7 +175,8 @@ class HostRun:
             if msg is None:
                 raise self._crash_reason()
             if msg["type"] == "error" and msg.get("job") is None:
-                raise HostFailure(msg["outcome"], msg["reason"])
+                reason = with_remedy(msg["outcome"], msg["reason"], self.facts)
+                raise HostFailure(msg["outcome"], reason)
             if msg["type"] in ("ready", "error"):
                 self._job_answer(msg)
         if not any(j["status"] == "ok" for j in self.jobs.values()):
@@ -299,7 +305,7 @@ class HostRun:
         pushed = self.transport.bytes_pushed if self.transport else 0
         return {
             "name": self.name,
-            "address": self.host.address,
+            "address": getattr(self.transport, "address", None) or self.host.address,
             "outcome": self.outcome,
             "reason": self.reason,
             "window": self.window,

@@ -24,15 +24,17 @@ def inventory_for(args, config: AnsibleConfig) -> Inventory:
 
 
 def transport_options(args, config: AnsibleConfig) -> TransportOptions:
-    """Connection settings: -T, -u, --private-key over the environment and
-    ansible.cfg; fleet's defaults (TransportOptions') for what none sets."""
+    """Connection settings: -T, -u, --private-key, -b, --accept-new-host-keys
+    over the environment and ansible.cfg; fleet's defaults (TransportOptions')
+    for what none sets."""
     given = {
         "known_hosts": args.known_hosts,
         "connect_timeout": first(args.timeout, config.get("timeout")),
-        # -u and --private-key come with the SSH options; until then, config only.
         "user": first(getattr(args, "user", None), config.get("remote_user")),
         "private_key": first(getattr(args, "private_key", None),
                              config.get("private_key_file")),
+        "become": True if getattr(args, "become", False) else None,
+        "accept_new_host_keys": getattr(args, "accept_new_host_keys", None),
         "verbosity": args.verbose,
     }
     return TransportOptions(**{k: v for k, v in given.items() if v is not None})

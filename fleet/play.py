@@ -20,6 +20,7 @@ from .inventory import Inventory, load_inventory
 from .playbook import Playbook
 from .results import build_results, exit_code, write_run_folder
 from .runner import Progress, Runner, RunOptions
+from .transport import check_hosts
 from .transport.base import TransportOptions
 
 
@@ -55,13 +56,15 @@ def plan_run(
     limit: str | None = None,
     runs_root: Path = Path("runs"),
     known_hosts: str | None = None,
-    connect_timeout: float = 10.0,
+    connect_timeout: float | None = None,
     transport: TransportOptions | None = None,
 ) -> RunPlan:
     """Load inventory, pick hosts, render jobs; bad input raises InputError.
 
     ``inventory`` is a loaded Inventory or its sources; ``transport``, when
     given, replaces the options known_hosts and connect_timeout build.
+    Every host's SSH and become settings are resolved here too, so a missing
+    key file stops the run before any host is contacted.
     """
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     hosts, warnings = inv.target(playbook.hosts, limit)
@@ -75,6 +78,7 @@ def plan_run(
             known_hosts=known_hosts, connect_timeout=connect_timeout
         ),
     )
+    check_hosts(hosts, options.transport)
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle(), warnings)
 
 

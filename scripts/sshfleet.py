@@ -335,7 +335,84 @@ def stop_dir(directory: str | os.PathLike) -> list[int]:
     pids = directory / PIDS_FILE
     if pids.exists():
         pids.unlink()
+    remove_users(directory)
     return killed
+
+
+# ---------------------------------------------------------------------------
+# test users: created for a fleet, removed when it stops
+
+USER_PREFIX = "sshfleet-"
+SUDOERS_DIR = "/etc/sudoers.d"
+# Test users' authorized keys: a fleet directory may sit under a private
+# temporary directory that sshd, reading as the user, cannot enter.
+USER_KEYS_DIR = "/etc/ssh/sshfleet-users"
+
+
+def _run_checked(argv: list[str], data: str | None = None) -> None:
+    done = subprocess.run(argv, input=data, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise FleetError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+
+
+def create_user(
+    directory: Path,
+    name: str,
+    authorized_keys: str,
+    home: bool = True,
+    password: str | None = None,
+    sudo: str | None = None,
+) -> dict:
+    """Create a local user for tests; recorded in directory/users for removal.
+
+    authorized_keys (text) goes to USER_KEYS_DIR/NAME, which every fleet host
+    reads, so the user can log in everywhere with those keys. home=False gives
+    the user a home directory that does not exist. sudo is a sudoers rule
+    such as "ALL=(ALL) ALL" (password needed) or "ALL=(ALL) NOPASSWD: ALL".
+    """
+    if not name.startswith(USER_PREFIX) or len(name) > 32:
+        raise FleetError(f"test user names start with {USER_PREFIX}: {name}")
+    homedir = f"/home/{name}" if home else f"/nonexistent/{name}"
+    _run_checked(["useradd", "--shell", "/bin/sh", "--home-dir", homedir,
+                  "--create-home" if home else "--no-create-home", name])
+    with open(directory / "users", "a") as f:
+        f.write(name + "\n")
+    # sshd refuses a locked account ("!" in shadow); "*" is no password, unlocked.
+    _run_checked(["usermod", "-p", "*", name])
+    os.makedirs(USER_KEYS_DIR, mode=0o755, exist_ok=True)
+    keys = Path(USER_KEYS_DIR) / name
+    keys.write_text(authorized_keys)
+    keys.chmod(0o644)
+    if password is not None:
+        _run_checked(["chpasswd"], f"{name}:{password}\n")
+    if sudo:
+        rule = Path(SUDOERS_DIR) / name
+        tmp = rule.with_name(f".{name}.tmp")
+        tmp.write_text(f"{name} {sudo}\n")
+        tmp.chmod(0o440)
+        _run_checked(["visudo", "-cf", str(tmp)])
+        tmp.rename(rule)
+    return {"name": name, "home": homedir}
+
+
+def remove_users(directory: Path) -> list[str]:
+    """Remove the users (and their sudoers rules) recorded in directory/users."""
+    path = Path(directory) / "users"
+    try:
+        names = [n for n in path.read_text().split() if n.startswith(USER_PREFIX)]
+    except FileNotFoundError:
+        return []
+    for name in names:
+        (Path(SUDOERS_DIR) / name).unlink(missing_ok=True)
+        (Path(USER_KEYS_DIR) / name).unlink(missing_ok=True)
+        subprocess.run(["userdel", "--force", "--remove", name],
+                       capture_output=True)
+    path.unlink()
+    try:
+        os.rmdir(USER_KEYS_DIR)  # only when no other fleet's user is left
+    except OSError:
+        pass
+    return names
 
 
 # ---------------------------------------------------------------------------
@@ -348,7 +425,13 @@ class SSHFleet:
     directory: where keys, configs, logs, known_hosts and inventory go; a fresh
         temporary directory (removed by stop()) if None.
     base_address: host K listens on base_address + K (loopback only).
-    port: the port every host listens on.
+    port: the port every host listens on (with one_address: host K gets port+K).
+    ports: per-host ports instead, host K on ports[K-1].
+    one_address: every host on base_address + 1, told apart by port.
+    tcp_forwarding: names of hosts that allow TCP forwarding (ProxyJump through
+        them); the others refuse it. None: sshd's default (allowed) everywhere.
+    session_env: {host name: {VAR: value}} set in that host's sessions (sshd
+        SetEnv), e.g. a PATH without sudo.
     detach: if False (default) the fleet is stopped at interpreter exit too; the
         CLI passes True so its sshds outlive it.
     """
@@ -361,11 +444,19 @@ class SSHFleet:
         sshd: str = SSHD,
         start_timeout: float = 15.0,
         detach: bool = False,
+        ports: list[int] | None = None,
+        one_address: bool = False,
+        tcp_forwarding: set[str] | None = None,
+        session_env: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self._own_dir = directory is None
         self.directory = Path(directory) if directory else None
         self.base_address = base_address
         self.port = int(port)
+        self.ports = [int(p) for p in ports] if ports else None
+        self.one_address = one_address
+        self.tcp_forwarding = None if tcp_forwarding is None else set(tcp_forwarding)
+        self.session_env = dict(session_env or {})
         self.sshd = sshd
         self.start_timeout = start_timeout
         self.detach = detach
@@ -522,11 +613,29 @@ class SSHFleet:
             raise
         return self._public(host)
 
+    def _address_port(self, index: int) -> tuple[str, int]:
+        """Where host number index listens."""
+        address = _loopback_address(self.base_address, 1 if self.one_address else index)
+        if self.ports and index <= len(self.ports):
+            return address, self.ports[index - 1]
+        return address, self.port + index if self.one_address else self.port
+
+    def _host_options(self, name: str) -> list[str]:
+        """sshd_config lines particular to one host."""
+        lines = []
+        if self.tcp_forwarding is not None:
+            allowed = "yes" if name in self.tcp_forwarding else "no"
+            lines.append(f"AllowTcpForwarding {allowed}")
+        env = self.session_env.get(name) or {}
+        if env:
+            lines.append("SetEnv " + " ".join(f'"{k}={v}"' for k, v in env.items()))
+        return lines
+
     def _launch(self, name: str, index: int) -> dict:
-        address = _loopback_address(self.base_address, index)
-        if _accepting(address, self.port):
+        address, port = self._address_port(index)
+        if _accepting(address, port):
             raise FleetError(
-                f"{address}:{self.port} is already in use (another fleet still "
+                f"{address}:{port} is already in use (another fleet still "
                 f"running? `python3 scripts/sshfleet.py stop --dir DIR`)"
             )
         hdir = self._need_dir().resolve() / "hosts" / name
@@ -540,10 +649,11 @@ class SSHFleet:
             "\n".join(
                 [
                     f"# sshfleet host {name}",
-                    f"ListenAddress {address}:{self.port}",
+                    f"ListenAddress {address}:{port}",
                     f'HostKey "{key}"',
                     f'PidFile "{pidfile}"',
-                    f'AuthorizedKeysFile "{self.authorized_keys_path}"',
+                    f'AuthorizedKeysFile "{self.authorized_keys_path}" '
+                    f'"{USER_KEYS_DIR}/%u"',
                     "PermitRootLogin prohibit-password",
                     "PubkeyAuthentication yes",
                     "PasswordAuthentication no",
@@ -559,6 +669,7 @@ class SSHFleet:
                     "PrintLastLog no",
                     "UseDNS no",
                     "LogLevel VERBOSE",
+                    *self._host_options(name),
                     "",
                 ]
             )
@@ -587,12 +698,20 @@ class SSHFleet:
         return {
             "name": name,
             "address": address,
-            "port": self.port,
+            "port": port,
             "pid": proc.pid,
             "config": str(cfg),
             "log": str(log),
             "known_key": _pubkey(key),
         }
+
+    def add_user(self, name: str, **kwargs) -> dict:
+        """A test user that can log in to every host; removed by stop().
+
+        See create_user for the keyword arguments (home, password, sudo).
+        """
+        keys = self.authorized_keys_path.read_text()
+        return create_user(self._need_dir().resolve(), name, keys, **kwargs)
 
     def _wait_ready(self, hosts: list[dict]) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -676,6 +795,7 @@ class SSHFleet:
         if self.directory is None:
             return []
         killed = _stop_pids(self._launched, self._popens)
+        remove_users(self.directory)
         self._popens.clear()
         self._launched.clear()
         self._hosts.clear()
@@ -728,6 +848,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_start.add_argument("--port", type=int, default=DEFAULT_PORT)
     p_start.add_argument(
+        "--ports",
+        type=lambda text: [int(p) for p in text.split(",")],
+        help="per-host ports, comma-separated (host K on the K-th)",
+    )
+    p_start.add_argument(
+        "--one-address",
+        action="store_true",
+        help="every host on BASE+1, host K on port PORT+K (or its --ports entry)",
+    )
+    p_start.add_argument(
+        "--tcp-forwarding",
+        metavar="NAMES",
+        help="comma-separated hosts that allow TCP forwarding (ProxyJump); "
+        "the others refuse it (default: sshd's default, allowed everywhere)",
+    )
+    p_start.add_argument(
         "--bad-key-host",
         metavar="NAME",
         help="also start a host whose known_hosts key is wrong",
@@ -750,6 +886,11 @@ def main(argv: list[str] | None = None) -> int:
         base_address=args.base_address,
         port=args.port,
         detach=True,
+        ports=args.ports,
+        one_address=args.one_address,
+        tcp_forwarding=set(args.tcp_forwarding.split(","))
+        if args.tcp_forwarding is not None
+        else None,
     )
     try:
         fleet.start(args.n)

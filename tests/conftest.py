@@ -127,15 +127,18 @@ def start_fleet(
     port: int = sshfleet.DEFAULT_PORT,
     bad_key_host: str | None = None,
     tries: int = 3,
+    **fleet_args,
 ) -> sshfleet.SSHFleet:
     """Start a fleet on the first free loopback range among candidates.
 
     Retried a few times: another test session on this machine may take the same
-    range between the check and sshd's bind.
+    range between the check and sshd's bind. fleet_args go to SSHFleet (ports,
+    one_address, tcp_forwarding, session_env).
     """
     for attempt in range(tries):
         base = sshfleet.pick_base_address(n + 1, port, candidates)
-        fleet = sshfleet.SSHFleet(directory / f"try{attempt}", base, port)
+        fleet = sshfleet.SSHFleet(directory / f"try{attempt}", base, port,
+                                  **fleet_args)
         try:
             fleet.start(n)
             if bad_key_host:
@@ -193,17 +196,21 @@ def fresh_ssh_fleet(tmp_path: Path):
     """Factory for a private fleet, stopped after the test: ``make(n=2)``.
 
     For tests that stop or break hosts; it takes a loopback range the session
-    fleet does not use.
+    fleet does not use. Keyword arguments go to SSHFleet (ports, one_address,
+    tcp_forwarding, session_env).
     """
     require_sshd()
     made: list[sshfleet.SSHFleet] = []
 
-    def make(n: int = 2, port: int = sshfleet.DEFAULT_PORT) -> sshfleet.SSHFleet:
+    def make(
+        n: int = 2, port: int = sshfleet.DEFAULT_PORT, **fleet_args
+    ) -> sshfleet.SSHFleet:
         fleet = start_fleet(
             tmp_path / f"fleet{len(made)}",
             n,
             candidates=[f"127.0.{i}.0" for i in range(20, 40)],
             port=port,
+            **fleet_args,
         )
         made.append(fleet)
         return fleet

@@ -76,16 +76,27 @@ def run_dir_of(runs: Path) -> Path | None:
     return dirs[-1] if dirs else None
 
 
-def run_fleet(runs: Path, *args: str, timeout: float = 240) -> FleetRun:
-    """Run `fleet ARGS --runs RUNS` to completion."""
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+def run_fleet(runs: Path, *args: str, timeout: float = 240,
+              env: dict | None = None, input: str | None = None) -> FleetRun:
+    """Run `fleet ARGS --runs RUNS` to completion.
+
+    env: variables to set (a None value removes one, e.g. SSH_AUTH_SOCK);
+    input: text on fleet's stdin (else none).
+    """
+    full = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    for key, value in (env or {}).items():
+        if value is None:
+            full.pop(key, None)
+        else:
+            full[key] = str(value)
     proc = subprocess.run(
         fleet_cmd(*args, "--runs", str(runs)),
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=REPO_ROOT,
-        env=env,
+        env=full,
+        input=input if input is not None else "",
     )
     return FleetRun(proc.returncode, proc.stdout, proc.stderr, run_dir_of(runs))
 

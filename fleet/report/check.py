@@ -12,6 +12,8 @@ from rich.text import Text
 
 from fleet.hostranges import fold_names
 
+from ..prerequisites import root_remedy
+
 
 def _yes(value: Any) -> str:
     return {True: "yes", False: "no", None: "?"}.get(value, str(value))
@@ -94,12 +96,30 @@ def jobs_table(job_ids: Sequence[str], hosts: Sequence[Mapping]) -> Table:
     return table
 
 
+def host_needs(hosts: Sequence[Mapping]) -> list[Text]:
+    """One line per host that lacks something a traced host needs, with the fix."""
+    lines = []
+    for host in hosts:
+        facts = host.get("facts")
+        need = root_remedy(facts)
+        if host["outcome"] in ("no-bcc", "become-failed", "cache-error"):
+            need = host.get("reason")
+        if need:
+            lines.append(Text(f"{host['name']}: {need}", style="yellow"))
+    return lines
+
+
 def render_check(
     job_ids: Sequence[str], hosts: Sequence[Mapping], console: Console, code: int
 ) -> None:
     """Print the preflight report."""
     console.print(Text("FACTS", style="bold"))
     console.print(facts_table(hosts))
+    needs = host_needs(hosts)
+    if needs:
+        console.print(Text("HOSTS NEED", style="bold"))
+        for line in needs:
+            console.print(line)
     console.print(Text("JOBS", style="bold"))
     console.print(jobs_table(job_ids, hosts))
     bad = sum(

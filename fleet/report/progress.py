@@ -40,7 +40,11 @@ class LiveProgress:
         self.live.__exit__(*exc)
 
     def __call__(self, host: str, phase: str, detail: str) -> None:
-        """Runner callback: a host entered a phase."""
+        """Runner callback: a host entered a phase (or has a note to show)."""
+        if phase == "note":
+            note = Text(f"{host}: {detail}", style="yellow")
+            self.console.print(note, soft_wrap=False)
+            return
         if phase == "window" and self.window_started is None:
             self.window_started = time.monotonic()
         if self.phase.get(host) != "failed":

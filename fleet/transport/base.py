@@ -7,6 +7,8 @@ import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from .become import SudoPromptReader, resolve_become, sudo_argv
+
 CACHE_DIR = ".cache/fleet"  # relative to the login user's home directory
 DEFAULT_PYTHON = "/usr/bin/python3"
 
@@ -29,11 +31,11 @@ class TransportOptions:
     """
 
     known_hosts: str | None = None
-    connect_timeout: float = 10.0
+    connect_timeout: float | None = None  # -T; None: ssh_config ConnectTimeout, 10s
     user: str | None = None  # -u, else ansible.cfg remote_user
     private_key: str | None = None  # --private-key, else ansible.cfg private_key_file
     become: bool | None = None  # -b (None: each host's ansible_become decides)
-    become_password: str | None = None  # -K, asked once; never logged
+    become_password: str | None = field(default=None, repr=False)  # -K; never logged
     accept_new_host_keys: bool = False  # --accept-new-host-keys
     verbosity: int = 0  # -v count
     extra: dict = field(default_factory=dict)
@@ -82,10 +84,31 @@ class AgentProcess:
 class Transport(ABC):
     """How the controller reaches one host."""
 
-    def __init__(self, host, options: TransportOptions):
+    def __init__(self, host, options: TransportOptions, log=None, note=None):
         self.host = host
         self.options = options
         self.bytes_pushed = 0
+        self.log = log or _quiet  # connection steps, for the host log
+        self.note = note or self.log  # what the user should hear about this host
+        self._become = None
+
+    @property
+    def become(self):
+        """The host's become settings (sudo or not, as whom, with a password)."""
+        if self._become is None:
+            self._become = resolve_become(self.host, self.options)
+        return self._become
+
+    def lost_reason(self) -> str | None:
+        """Why the connection broke mid-run, or None while it is fine."""
+        return None
+
+    def agent_process(self, stdin, stdout, stderr, waiter, killer) -> AgentProcess:
+        """The agent's process; its stderr answers sudo's prompt when become has one."""
+        password = self.become.password
+        if self.become.enabled and password is not None:
+            stderr = SudoPromptReader(stderr, stdin, password)
+        return AgentProcess(stdin, stdout, stderr, waiter, killer)
 
     @abstractmethod
     async def connect(self) -> None:
@@ -124,9 +147,12 @@ class Transport(ABC):
         if python.startswith("auto"):  # Ansible's interpreter discovery modes
             python = DEFAULT_PYTHON  # the agent itself finds a Python with bcc
         parts = [shlex.quote(python), shlex.quote(f"{CACHE_DIR}/{bundle_name}")]
-        if self.host.become:
-            parts = ["sudo", "-n", "--"] + parts
+        parts = [shlex.quote(word) for word in sudo_argv(self.become)] + parts
         return "cd && exec " + " ".join(parts)
+
+
+def _quiet(text: str) -> None:
+    """A log that keeps nothing (a transport used outside a run)."""
 
 
 def list_command() -> str:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from pathlib import Path
 
-from .base import CACHE_DIR, AgentProcess, HostFailure, Transport
+from .base import CACHE_DIR, HostFailure, Transport
+
+
+def _cache_error(err: OSError) -> HostFailure:
+    """cache-error naming the path and the errno."""
+    name = errno.errorcode.get(err.errno, str(err.errno))
+    return HostFailure(
+        "cache-error", f"cache {err.filename}: {err.strerror} ({name})"
+    )
 
 
 class LocalTransport(Transport):
@@ -21,19 +30,25 @@ class LocalTransport(Transport):
     async def cached_names(self) -> set[str]:
         """Create the 0700 cache dir and list it."""
         cache = self._cache()
-        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(cache, 0o700)
-        return {p.name for p in cache.iterdir()}
+        try:
+            cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(cache, 0o700)
+            return {p.name for p in cache.iterdir()}
+        except OSError as err:
+            raise _cache_error(err) from None
 
     async def upload(self, name: str, data: bytes) -> None:
         """Write the file atomically (temp + rename)."""
         tmp = self._cache() / f".tmp-{name}-{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, self._cache() / name)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, self._cache() / name)
+        except OSError as err:
+            raise _cache_error(err) from None
 
-    async def start(self, command: str) -> AgentProcess:
+    async def start(self, command: str):
         """Run the agent command through /bin/sh in the home directory."""
         try:
             proc = await asyncio.create_subprocess_shell(
@@ -47,7 +62,7 @@ class LocalTransport(Transport):
             )
         except OSError as err:
             raise HostFailure("agent-crashed", f"cannot start agent: {err}") from None
-        return AgentProcess(
+        return self.agent_process(
             proc.stdin, proc.stdout, proc.stderr, proc.wait, proc.terminate
         )
 

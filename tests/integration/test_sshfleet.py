@@ -263,3 +263,26 @@ def test_busy_address_is_reported(ssh_fleet, tmp_path):
     with pytest.raises(sshfleet.FleetError, match="already in use"):
         fleet.start(1)
     assert fleet.pids == []
+
+
+def test_per_host_ports_forwarding_env_and_users(fresh_ssh_fleet, tmp_path):
+    fleet = fresh_ssh_fleet(2, ports=[2411, 2417], tcp_forwarding={"host2"},
+                            session_env={"host1": {"FLEET_TEST_MARK": "m1"}})
+    assert [h["port"] for h in fleet.hosts] == [2411, 2417]
+    names = [line.split()[0] for line in fleet.known_hosts_path.read_text().split("\n")
+             if line]
+    assert names == [f"[{h['address']}]:{h['port']}" for h in fleet.hosts]
+    assert fleet.ssh("host1", "echo $FLEET_TEST_MARK").stdout == "m1\n"
+    assert fleet.ssh("host2", "echo ${FLEET_TEST_MARK:-none}").stdout == "none\n"
+    configs = [Path(h) for h in sorted(
+        str(p) for p in (fleet.directory / "hosts").glob("*/sshd_config"))]
+    assert ["AllowTcpForwarding no" in c.read_text() for c in configs] == [True, False]
+    user = f"sshfleet-t{os.getpid() % 100000}"
+    fleet.add_user(user, home=False)
+    argv = fleet.ssh_argv("host1", "id -un")
+    argv[argv.index(f"root@{fleet.hosts[0]['address']}")] = \
+        f"{user}@{fleet.hosts[0]['address']}"
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert done.stdout == f"{user}\n", done.stderr
+    fleet.stop()
+    assert subprocess.run(["id", user], capture_output=True).returncode != 0

@@ -52,8 +52,8 @@ class FakeHost:
         self.user = None
         self.key_file = None
         self.python = python
-        self.become = become
-        self.vars = vars or {}
+        self.vars = {"ansible_become": become, **(vars or {})}
+        self.origins = {}
 
 
 class MemoryTransport(Transport):
@@ -366,7 +366,7 @@ def test_transport_is_abstract():
 
 def test_transport_options_defaults():
     a, b = TransportOptions(), TransportOptions()
-    assert (a.known_hosts, a.connect_timeout, a.extra) == (None, 10.0, {})
+    assert (a.known_hosts, a.connect_timeout, a.extra) == (None, None, {})
     a.extra["k"] = 1
     assert b.extra == {}  # no shared mutable default
 

@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 
 from .errors import FleetError
+from .histcli import add_parsers, add_record_options
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 99
@@ -67,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("playbook")
     run.add_argument("-d", "--duration", help="override the playbook's window, e.g. 5s")
     _add_target_args(run)
+    add_record_options(run)
     trace = sub.add_parser("trace", help="run one job ad hoc (like ansible -m)")
     trace.add_argument("job")
     trace.add_argument("pattern", nargs="?", default="all")
     trace.add_argument("-d", "--duration", default="10s")
     trace.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
     _add_target_args(trace)
+    add_record_options(trace)
     check = sub.add_parser("check", help="preflight: can every job run on every host?")
     check.add_argument("playbook", nargs="?", help="default: every catalog job")
     check.add_argument(
@@ -97,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(may be left out when the playbook has one job)",
     )
     render.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
+    add_parsers(sub)
     return parser
 
 

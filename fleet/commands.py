@@ -10,6 +10,7 @@ from rich.console import Console
 
 from .catalog import Catalog
 from .errors import InputError
+from .histcommands import after_run, cmd_diff, cmd_export, cmd_history, cmd_schedule  # noqa: F401
 from .inventory import format_hosts, load_inventory
 from .jobdoc import describe_job
 from .play import check, execute, plan_run
@@ -58,7 +59,7 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
     else:
         render_report(results, _stdout_console())
     err.print(f"Results in {plan.options.run_dir}/", highlight=False)
-    return code
+    return after_run(results, code, playbook, args, err)
 
 
 def cmd_run(args, err: Console) -> int:

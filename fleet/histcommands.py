@@ -150,7 +150,8 @@ def _history_prune(args, err: Console) -> int:
     age = prune_age(args.older_than) if args.older_than else None
     with History(history_path(args), create=False) as history:
         gone = history.prune(keep=args.keep, older_than_s=age)
-    err.print(f"pruned {gone} run(s) from {history.path}", highlight=False)
+    err.print(f"pruned {gone} run(s) from {history.path}", highlight=False,
+              soft_wrap=True)
     return 0
 
 
@@ -232,7 +233,7 @@ def _write_folded(record_a: Mapping, record_b: Mapping, out: Path,
             lines = diff_folded(fleet_stacks(jobs_a[job["name"]]), fleet_stacks(job))
             path = out / f"{job['name']}.diff.folded"
             path.write_text("".join(line + "\n" for line in lines))
-            err.print(f"wrote {path}", highlight=False)
+            err.print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------
@@ -262,7 +263,7 @@ def cmd_schedule(args, err: Console) -> int:
         return _schedule_list(args)
     if args.remove:
         for path in sched.remove_units(args.remove, args.unit_dir):
-            err.print(f"removed {path}", highlight=False)
+            err.print(f"removed {path}", highlight=False, soft_wrap=True)
         err.print("then: systemctl daemon-reload", highlight=False)
         return 0
     if not args.playbook or not args.every:
@@ -274,7 +275,7 @@ def cmd_schedule(args, err: Console) -> int:
         _print(sched.cron_line(schedule, log) + "\n")
         return 0
     for path in sched.install_units(schedule, args.unit_dir):
-        err.print(f"wrote {path}", highlight=False)
+        err.print(f"wrote {path}", highlight=False, soft_wrap=True)
     _print(f"systemctl daemon-reload && systemctl enable --now {schedule.name}.timer\n")
     return 0
 

@@ -172,7 +172,7 @@ class History:
             raise HistoryError(
                 f"{self.path}: cannot open the history: {error}") from None
         try:
-            self._setup()
+            self._setup_when_free()
         except sqlite3.DatabaseError as error:
             self.conn.close()
             raise self._unusable(error) from None
@@ -196,6 +196,22 @@ class History:
             f"{self.path}: not a usable fleet history ({error}); move it away, or "
             "point --history (or FLEET_HISTORY) at another file"
         )
+
+    def _setup_when_free(self) -> None:
+        """_setup, retried while another process holds the file.
+
+        Switching a new file to WAL takes an exclusive lock that SQLite does
+        not wait for (no busy handler there), so two fleets creating the
+        history at the same moment would see "database is locked".
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return self._setup()
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def _setup(self) -> None:
         """Pragmas, then the schema check and migrations."""

@@ -84,7 +84,7 @@ def after_run(results: Mapping, code: int, playbook, args, err: Console) -> int:
         except (FleetError, OSError) as error:
             err.print(f"fleet: run not recorded in the history: {error}. Its "
                       f"results are in {record['run']['run_dir']}/", markup=False,
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
             failed = True
     return code or (EXIT_NOT_RECORDED if failed else 0)
 

@@ -104,15 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _handler(command: str):
+    """The cmd_* function of a subcommand; history's need no SSH or BPF imports."""
+    from . import histcommands
+
+    handler = getattr(histcommands, f"cmd_{command}", None)
+    if handler is None:
+        from . import commands
+
+        handler = getattr(commands, f"cmd_{command}")
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, emoji=False,
                   width=80 if not sys.stderr.isatty() else None)
     try:
-        from . import commands
-
-        return getattr(commands, f"cmd_{args.command}")(args, err)
+        return _handler(args.command)(args, err)
     except FleetError as error:
         err.print(f"fleet: {error}", markup=False, highlight=False)
         return EXIT_BAD_INPUT

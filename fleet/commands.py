@@ -10,7 +10,7 @@ from rich.console import Console
 
 from .catalog import Catalog
 from .errors import InputError
-from .histcommands import after_run, cmd_diff, cmd_export, cmd_history, cmd_schedule  # noqa: F401
+from .histcommands import after_run
 from .inventory import format_hosts, load_inventory
 from .jobdoc import describe_job
 from .play import check, execute, plan_run

@@ -27,7 +27,6 @@ from fleet.export.openmetrics import (
     write_textfile,
 )
 from fleet.history import EXIT_NOT_RECORDED, History, default_path
-from fleet.playbook import parse_duration
 from fleet.report.diffview import render_diff, sweep_line
 from fleet.report.historyview import render_record, render_runs
 from fleet.runrecord import content_hash, from_results
@@ -141,6 +140,8 @@ def prune_age(text: str) -> float:
     text = text.strip()
     if text[-1:] in _AGE_UNITS and text[:-1].replace(".", "", 1).isdigit():
         return float(text[:-1]) * _AGE_UNITS[text[-1]]
+    from fleet.playbook import parse_duration
+
     return parse_duration(text, what="--older-than")
 
 
@@ -283,7 +284,7 @@ def cmd_schedule(args, err: Console) -> int:
 def _schedule(args) -> sched.Schedule:
     """The Schedule of the command line; the playbook is loaded to check it."""
     from fleet.catalog import Catalog
-    from fleet.playbook import load_playbook
+    from fleet.playbook import load_playbook, parse_duration
 
     playbook = load_playbook(Path(args.playbook), Catalog.default())
     delay = None

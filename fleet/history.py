@@ -78,7 +78,7 @@ CREATE TABLE hosts (
     facts TEXT,
     attach TEXT,
     PRIMARY KEY (run, host)
-) WITHOUT ROWID;
+);
 CREATE INDEX hosts_by_name ON hosts (host);
 CREATE TABLE jobs (
     run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -90,7 +90,7 @@ CREATE TABLE jobs (
     scale TEXT,
     params TEXT,
     PRIMARY KEY (run, seq)
-) WITHOUT ROWID;
+);
 CREATE TABLE series (
     run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     job TEXT NOT NULL,
@@ -98,20 +98,20 @@ CREATE TABLE series (
     missed_runs INTEGER NOT NULL DEFAULT 0,
     data TEXT NOT NULL,
     PRIMARY KEY (run, job, host)
-) WITHOUT ROWID;
+);
 """
 
-# Version 2: folded stacks are most of a profile run's bytes; they move out of
-# the series' JSON into their own zlib-compressed table, read only when asked,
-# and runs get an index for "the last runs of this playbook".
+# Version 2: folded stacks are most of a profile run's bytes, and most hosts
+# share most stacks. They move out of the series' JSON into one compressed
+# blob per job and run (each distinct stack once), read only when asked; and
+# runs get an index for "the last runs of this playbook".
 _V2 = """
 CREATE TABLE stacks (
     run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     job TEXT NOT NULL,
-    host TEXT NOT NULL,
     folded BLOB NOT NULL,
-    PRIMARY KEY (run, job, host)
-) WITHOUT ROWID;
+    PRIMARY KEY (run, job)
+);
 CREATE INDEX runs_by_playbook ON runs (playbook, started_ns);
 """
 
@@ -122,13 +122,15 @@ def _move_stacks_out(conn: sqlite3.Connection) -> None:
         "SELECT s.run, s.job, s.host, s.data FROM series s JOIN jobs j"
         " ON j.run = s.run AND j.name = s.job WHERE j.kind = 'stacks'"
     ).fetchall()
+    per_job: dict[tuple, dict] = {}
     for run, job, host, data in rows:
         stacks = json.loads(data).get("stacks") or {}
-        conn.execute("INSERT INTO stacks VALUES (?, ?, ?, ?)",
-                     (run, job, host, _pack(stacks)))
+        per_job.setdefault((run, job), {})[host] = stacks
         conn.execute(
             "UPDATE series SET data = ? WHERE run = ? AND job = ? AND host = ?",
             (json.dumps(_stack_summary(stacks)), run, job, host))
+    for (run, job), hosts in per_job.items():
+        conn.execute("INSERT INTO stacks VALUES (?, ?, ?)", (run, job, _pack(hosts)))
 
 
 # (version, DDL, data step or None), applied in order to reach SCHEMA_VERSION.
@@ -136,19 +138,23 @@ MIGRATIONS = ((1, _V1, None), (2, _V2, _move_stacks_out))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-def _pack(stacks: Mapping[str, int]) -> bytes:
-    """Folded stacks as compressed ``stack count`` lines (FlameGraph's format)."""
-    text = "".join(f"{stack} {count}\n" for stack, count in stacks.items())
+def _pack(hosts: Mapping[str, Mapping[str, int]]) -> bytes:
+    """Every host's folded stacks of one job, each distinct stack stored once:
+    zlib of ``{"stacks": [stack, ...], "hosts": {host: [[index, count], ...]}}``."""
+    index: dict[str, int] = {}
+    counts = {host: [[index.setdefault(stack, len(index)), n]
+                     for stack, n in stacks.items()]
+              for host, stacks in hosts.items()}
+    text = json.dumps({"stacks": list(index), "hosts": counts}, separators=(",", ":"))
     return zlib.compress(text.encode(), 6)
 
 
-def _unpack(blob: bytes) -> dict[str, int]:
-    """The inverse of _pack."""
-    stacks = {}
-    for line in zlib.decompress(blob).decode().splitlines():
-        stack, _, count = line.rpartition(" ")
-        stacks[stack] = int(count)
-    return stacks
+def _unpack(blob: bytes) -> dict[str, dict[str, int]]:
+    """The inverse of _pack: {host: {stack: count}}."""
+    packed = json.loads(zlib.decompress(blob))
+    stacks = packed["stacks"]
+    return {host: {stacks[i]: n for i, n in pairs}
+            for host, pairs in packed["hosts"].items()}
 
 
 def _stack_summary(stacks: Mapping[str, int]) -> dict[str, int]:
@@ -321,14 +327,16 @@ class History:
                  job.get("scale"), json.dumps(job.get("params") or {})),
             )
             missed = job.get("missed_runs") or {}
+            if job["kind"] == "stacks":
+                stacks.append((row, job["name"], _pack(
+                    {host: data["stacks"] for host, data in job["hosts"].items()})))
             for host, data in job["hosts"].items():
                 if job["kind"] == "stacks":
-                    stacks.append((row, job["name"], host, _pack(data["stacks"])))
                     data = _stack_summary(data["stacks"])
                 series.append((row, job["name"], host, int(missed.get(host, 0)),
                                json.dumps(data, separators=(",", ":"))))
         self.conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?)", series)
-        self.conn.executemany("INSERT INTO stacks VALUES (?, ?, ?, ?)", stacks)
+        self.conn.executemany("INSERT INTO stacks VALUES (?, ?, ?)", stacks)
 
     def runs(self, playbook: str | None = None, host: str | None = None,
              limit: int | None = None, before_ns: int | None = None,
@@ -402,9 +410,10 @@ class History:
             if missed:
                 jobs[job]["missed_runs"][host] = missed
         if with_stacks:
-            for job, host, folded in self._query(
-                    "SELECT job, host, folded FROM stacks WHERE run = ?", (row,)):
-                jobs[job]["hosts"][host] = {"stacks": _unpack(folded)}
+            for job, folded in self._query(
+                    "SELECT job, folded FROM stacks WHERE run = ?", (row,)):
+                for host, stacks in _unpack(folded).items():
+                    jobs[job]["hosts"][host] = {"stacks": stacks}
         return list(jobs.values())
 
     def folded_stacks(self, run_id: str, job: str) -> dict[str, dict[str, int]]:
@@ -412,12 +421,10 @@ class History:
 
         What a differential flame graph needs (see diff.diff_folded).
         """
-        return {
-            host: _unpack(folded)
-            for host, folded in self._query(
-                "SELECT s.host, s.folded FROM stacks s JOIN runs r ON r.id = s.run"
-                " WHERE r.run_id = ? AND s.job = ?", (run_id, job))
-        }
+        rows = self._query(
+            "SELECT s.folded FROM stacks s JOIN runs r ON r.id = s.run"
+            " WHERE r.run_id = ? AND s.job = ?", (run_id, job))
+        return _unpack(rows[0][0]) if rows else {}
 
     def prune(self, keep: int | None = None, older_than_s: float | None = None,
               now_ns: int | None = None) -> int:

@@ -36,6 +36,7 @@ __all__ = [
     "diff_exit_code",
     "diff_folded",
     "diff_runs",
+    "fleet_stacks",
 ]
 
 EXIT_REGRESSED = 3

@@ -4,7 +4,7 @@ One file holds every recorded run (see runrecord.py for what a run keeps). The
 file is opened in WAL mode with a busy timeout, so sweeps finishing at the same
 moment all record; every write is one ``BEGIN IMMEDIATE`` transaction. The
 schema carries its version in ``schema_version`` and is brought up to date by
-the migrations below, in order, when a file is opened.
+the migrations of historyschema.py, in order, when a file is opened.
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ import json
 import os
 import sqlite3
 import time
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from fleet.errors import FleetError
+from fleet.historyschema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    pack_stacks,
+    stack_summary,
+    unpack_stacks,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -48,118 +54,6 @@ def default_path(environ: Mapping[str, str] = os.environ) -> Path:
         return Path(environ["FLEET_HISTORY"])
     data = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data) / "fleet" / "history.sqlite"
-
-
-_V1 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    run_id TEXT NOT NULL UNIQUE,
-    playbook TEXT NOT NULL,
-    playbook_path TEXT,
-    playbook_hash TEXT,
-    inventory TEXT,
-    pattern TEXT,
-    limit_pattern TEXT,
-    started_ns INTEGER NOT NULL,
-    ended_ns INTEGER,
-    exit_code INTEGER,
-    run_dir TEXT,
-    fleet_version TEXT,
-    hosts_ok INTEGER NOT NULL,
-    hosts_failed INTEGER NOT NULL
-);
-CREATE INDEX runs_by_start ON runs (started_ns);
-CREATE TABLE hosts (
-    run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    host TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    window_s REAL,
-    facts TEXT,
-    attach TEXT,
-    PRIMARY KEY (run, host)
-);
-CREATE INDEX hosts_by_name ON hosts (host);
-CREATE TABLE jobs (
-    run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    job TEXT,
-    kind TEXT NOT NULL,
-    unit TEXT,
-    scale TEXT,
-    params TEXT,
-    PRIMARY KEY (run, seq)
-);
-CREATE TABLE series (
-    run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    job TEXT NOT NULL,
-    host TEXT NOT NULL,
-    missed_runs INTEGER NOT NULL DEFAULT 0,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run, job, host)
-);
-"""
-
-# Version 2: folded stacks are most of a profile run's bytes, and most hosts
-# share most stacks. They move out of the series' JSON into one compressed
-# blob per job and run (each distinct stack once), read only when asked; and
-# runs get an index for "the last runs of this playbook".
-_V2 = """
-CREATE TABLE stacks (
-    run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    job TEXT NOT NULL,
-    folded BLOB NOT NULL,
-    PRIMARY KEY (run, job)
-);
-CREATE INDEX runs_by_playbook ON runs (playbook, started_ns);
-"""
-
-
-def _move_stacks_out(conn: sqlite3.Connection) -> None:
-    """Version 2's data step: stacks from series JSON into the stacks table."""
-    rows = conn.execute(
-        "SELECT s.run, s.job, s.host, s.data FROM series s JOIN jobs j"
-        " ON j.run = s.run AND j.name = s.job WHERE j.kind = 'stacks'"
-    ).fetchall()
-    per_job: dict[tuple, dict] = {}
-    for run, job, host, data in rows:
-        stacks = json.loads(data).get("stacks") or {}
-        per_job.setdefault((run, job), {})[host] = stacks
-        conn.execute(
-            "UPDATE series SET data = ? WHERE run = ? AND job = ? AND host = ?",
-            (json.dumps(_stack_summary(stacks)), run, job, host))
-    for (run, job), hosts in per_job.items():
-        conn.execute("INSERT INTO stacks VALUES (?, ?, ?)", (run, job, _pack(hosts)))
-
-
-# (version, DDL, data step or None), applied in order to reach SCHEMA_VERSION.
-MIGRATIONS = ((1, _V1, None), (2, _V2, _move_stacks_out))
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-
-def _pack(hosts: Mapping[str, Mapping[str, int]]) -> bytes:
-    """Every host's folded stacks of one job, each distinct stack stored once:
-    zlib of ``{"stacks": [stack, ...], "hosts": {host: [[index, count], ...]}}``."""
-    index: dict[str, int] = {}
-    counts = {host: [[index.setdefault(stack, len(index)), n]
-                     for stack, n in stacks.items()]
-              for host, stacks in hosts.items()}
-    text = json.dumps({"stacks": list(index), "hosts": counts}, separators=(",", ":"))
-    return zlib.compress(text.encode(), 6)
-
-
-def _unpack(blob: bytes) -> dict[str, dict[str, int]]:
-    """The inverse of _pack: {host: {stack: count}}."""
-    packed = json.loads(zlib.decompress(blob))
-    stacks = packed["stacks"]
-    return {host: {stacks[i]: n for i, n in pairs}
-            for host, pairs in packed["hosts"].items()}
-
-
-def _stack_summary(stacks: Mapping[str, int]) -> dict[str, int]:
-    """What the series row keeps of a host's stacks: samples and distinct stacks."""
-    return {"samples": sum(stacks.values()), "distinct": len(stacks)}
 
 
 class History:
@@ -328,11 +222,11 @@ class History:
             )
             missed = job.get("missed_runs") or {}
             if job["kind"] == "stacks":
-                stacks.append((row, job["name"], _pack(
+                stacks.append((row, job["name"], pack_stacks(
                     {host: data["stacks"] for host, data in job["hosts"].items()})))
             for host, data in job["hosts"].items():
                 if job["kind"] == "stacks":
-                    data = _stack_summary(data["stacks"])
+                    data = stack_summary(data["stacks"])
                 series.append((row, job["name"], host, int(missed.get(host, 0)),
                                json.dumps(data, separators=(",", ":"))))
         self.conn.executemany("INSERT INTO series VALUES (?, ?, ?, ?, ?)", series)
@@ -412,7 +306,7 @@ class History:
         if with_stacks:
             for job, folded in self._query(
                     "SELECT job, folded FROM stacks WHERE run = ?", (row,)):
-                for host, stacks in _unpack(folded).items():
+                for host, stacks in unpack_stacks(folded).items():
                     jobs[job]["hosts"][host] = {"stacks": stacks}
         return list(jobs.values())
 
@@ -424,7 +318,7 @@ class History:
         rows = self._query(
             "SELECT s.folded FROM stacks s JOIN runs r ON r.id = s.run"
             " WHERE r.run_id = ? AND s.job = ?", (run_id, job))
-        return _unpack(rows[0][0]) if rows else {}
+        return unpack_stacks(rows[0][0]) if rows else {}
 
     def prune(self, keep: int | None = None, older_than_s: float | None = None,
               now_ns: int | None = None) -> int:

@@ -189,3 +189,52 @@ def test_schedule_refuses_an_uneven_period(tmp_path, capsys):
     code, _, err = run(capsys, "schedule", str(playbook), "--every", "7m",
                        "--unit-dir", str(tmp_path))
     assert code == 1 and "--every must divide an hour" in err
+
+
+def _after(results, code, tmp_path, **options):
+    """histcommands.after_run as fleet run calls it; (exit code, stderr text)."""
+    import argparse
+    import io
+
+    from rich.console import Console
+
+    from fleet.histcommands import after_run
+    from fleet.playbook import Playbook
+
+    given = {k: str(v) for k, v in options.items()}
+    args = argparse.Namespace(**{"inventory": None, "no_history": False,
+                                 "history": None, "textfile_dir": None, **given})
+    playbook = Playbook(path=str(tmp_path / "pb.yaml"), name="disk-latency",
+                        hosts="db", duration=1.0)
+    out = io.StringIO()
+    code = after_run(results, code, playbook, args, Console(file=out, width=200))
+    return code, out.getvalue()
+
+
+def test_after_a_run_it_is_recorded_and_compared_with_the_last(tmp_path):
+    results = fixture_results()
+    path = tmp_path / "h.sqlite"
+    assert _after(results, 4, tmp_path, history=path) == (4, "")
+    results["run"]["id"] += "-later"
+    results["run"]["started_ns"] += 10**9
+    code, err = _after(results, 4, tmp_path, history=path,
+                       textfile_dir=tmp_path / "tf")
+    assert code == 4
+    assert err == "vs last sweep: no host regressed (4 same)\n"
+    assert (tmp_path / "tf" / "fleet_disk_latency.prom").exists()
+    with History(path) as history:
+        assert len(history.runs()) == 2
+
+
+def test_a_failed_record_or_textfile_is_exit_5_unless_the_run_failed(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"junk" * 2000)
+    results = fixture_results()
+    code, err = _after(results, 0, tmp_path, history=bad)
+    assert code == 5 and "run not recorded in the history" in err
+    assert _after(results, 2, tmp_path, history=bad)[0] == 2
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    code, err = _after(results, 0, tmp_path, history=tmp_path / "ok.sqlite",
+                       textfile_dir=blocked)
+    assert code == 5 and "textfile not written" in err

@@ -12,13 +12,8 @@ from pathlib import Path
 import pytest
 from histrecords import NS, fixture_record, record, renamed
 
-from fleet.history import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    History,
-    HistoryError,
-    default_path,
-)
+from fleet.history import SCHEMA_VERSION, History, HistoryError, default_path
+from fleet.historyschema import MIGRATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -37,7 +37,10 @@ pytestmark = [pytest.mark.ssh, pytest.mark.kernel]
 COMM = "fleetpipe"
 READS = 30
 FAST_S, SLOW_S = 0.002, 0.060
-SLOW_P99 = 65535  # 60 ms = 60000 usecs: log2 slot 32768..65535
+# 60 ms = 60000 usecs: log2 slot 32768..65535. On a loaded machine a read may
+# wake a few ms late: the median stays in its slot, the slowest may not.
+SLOW_P50 = 65535
+FAST_P50_MAX = 4095
 JOBS = f"  - job: vfsreadlat\n    params: {{comm: {COMM}}}\n"
 
 # Renames itself, then READS times: says "r" and reads one byte; the parent
@@ -132,8 +135,10 @@ def test_both_runs_are_recorded(sweeps):
 
 def test_the_second_sweep_prints_what_regressed(sweeps):
     err = " ".join(sweeps["second"][1].split())
-    assert re.search(r"vs last sweep: 2 hosts regressed \(host1 vfsreadlat p(50|99) "
-                     rf"\d+ -> {SLOW_P99} usecs", err), err
+    found = re.search(r"vs last sweep: 2 hosts regressed \(host1 vfsreadlat "
+                      r"p(50|99) (\d+) -> (\d+) usecs", err)
+    assert found, err
+    assert int(found.group(3)) >= SLOW_P50 >= 4 * int(found.group(2)), err
     assert "vs last sweep" not in sweeps["first"][1]
 
 
@@ -147,7 +152,7 @@ def test_diff_flags_every_host_regressed_and_the_new_host_added(sweeps):
     assert set(hosts) == {"host1", "host2"}
     for entry in hosts.values():
         assert entry["flag"] == "regressed", entry
-        assert entry["p99"][1] == SLOW_P99 and entry["p99"][0] <= 4095
+        assert entry["p50"][1] == SLOW_P50 and entry["p50"][0] <= FAST_P50_MAX
         assert entry["distance"] >= 3
     text = fleet("diff", "last~1", "last", "--history", str(sweeps["history"]))
     assert text.returncode == 3

@@ -94,7 +94,7 @@ def run_families(record: Mapping) -> list[Family]:
                     "running on that CPU), per job")
     taken: Counter = Counter(f.name for f in families)
     for job in record["jobs"]:
-        for family in _job_families(job, record, playbook):
+        for family in _job_families(job, playbook):
             taken[family.name] += 1
             if taken[family.name] > 1:  # two job names that read the same
                 family.name = f"{family.name}_{taken[family.name]}"
@@ -142,7 +142,7 @@ def _labels(host: str, job: Mapping, playbook: str, key: str | None = None) -> d
     return labels
 
 
-def _job_families(job: Mapping, record: Mapping, playbook: str) -> list[Family]:
+def _job_families(job: Mapping, playbook: str) -> list[Family]:
     """The families of one job output."""
     makers = {"histogram": _histogram, "table": _table, "stacks": _stacks,
               "events": _events}

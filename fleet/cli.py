@@ -27,6 +27,18 @@ def version_text() -> str:
             f"  python version = {python} ({sys.executable})")
 
 
+def _handler(command: str):
+    """The cmd_* function of a subcommand; history's need no SSH or BPF imports."""
+    from . import histcommands
+
+    handler = getattr(histcommands, f"cmd_{command}", None)
+    if handler is None:
+        from . import commands
+
+        handler = getattr(commands, f"cmd_{command}")
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     argv = sys.argv[1:] if argv is None else argv
@@ -34,9 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, emoji=False,
                   width=80 if not sys.stderr.isatty() else None)
     try:
-        from . import commands
-
-        return getattr(commands, f"cmd_{args.command}")(args, err)
+        return _handler(args.command)(args, err)
     except FleetError as error:
         err.print(f"fleet: {error}", markup=False, highlight=False)
         return EXIT_BAD_INPUT

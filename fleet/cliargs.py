@@ -16,6 +16,7 @@ import textwrap
 from typing import Any, Callable
 
 from .errors import InputError
+from .histcli import add_parsers, add_record_options
 from .limits import MAX_FORKS, parse_forks, parse_timeout
 from .playbook import parse_duration
 from .report.hostrows import SORTS
@@ -159,6 +160,7 @@ def _add_run(sub) -> None:
                      "job's C, contact no host")
     _add_target_args(run)
     _add_fail_on_lost(run)
+    add_record_options(run)
 
 
 def _add_trace(sub) -> None:
@@ -191,6 +193,7 @@ def _add_trace(sub) -> None:
                        "(per-interval slots, a heatmap over time)")
     _add_target_args(trace)
     _add_fail_on_lost(trace)
+    add_record_options(trace)
 
 
 def _add_check(sub) -> None:
@@ -306,7 +309,7 @@ def _add_report(sub) -> None:
 
 
 SUBCOMMANDS = [_add_run, _add_trace, _add_check, _add_inventory, _add_jobs,
-               _add_render, _add_report]
+               _add_render, _add_report, add_parsers]
 
 
 def build_parser(version: Callable[[], str]) -> Parser:
@@ -354,6 +357,11 @@ def parse_args(parser: Parser, argv: list[str]) -> argparse.Namespace:
     command = argv[0] if argv else None
     if command not in parser.subcommands:
         return parser.parse_args(argv)  # --help, --version, or argparse's error
-    args = parser.subcommands[command].parse_intermixed_args(argv[1:])
+    chosen = parser.subcommands[command]
+    nested = any(isinstance(a, argparse._SubParsersAction) for a in chosen._actions)
+    # argparse cannot intermix around a nested subcommand (history show, export
+    # openmetrics); those positionals are plain, so ordinary parsing suffices.
+    parse = chosen.parse_args if nested else chosen.parse_intermixed_args
+    args = parse(argv[1:])
     args.command = command
     return args

@@ -12,6 +12,7 @@ from rich.console import Console
 from .ansible_config import AnsibleConfig, load_ansible_config
 from .catalog import Catalog
 from .errors import InputError
+from .histcommands import after_run
 from .inventory import Inventory, format_hosts
 from .inventory.ansiblejson import dumps, host_vars, inventory_graph, inventory_list
 from .jobdoc import describe_job, list_jobs
@@ -128,7 +129,7 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
     else:
         render_report(results, _stdout_console())
     err.print(f"Results in {plan.options.run_dir}/", highlight=False)
-    return code
+    return after_run(results, code, playbook, args, err)
 
 
 def cmd_run(args, err: Console) -> int:

@@ -228,3 +228,45 @@ def merge_tables(rows_by_host: Mapping[str, Iterable[Mapping[str, Any]]]) -> lis
             entry["total"] += row["value"]
             entry["hosts"][host] = entry["hosts"].get(host, 0) + row["value"]
     return sorted(merged.values(), key=lambda e: (-e["total"], str(e["key"])))
+
+
+def median_slots(slot_lists: Sequence[Sequence[int]]) -> list[int]:
+    """Slot-wise median (the lower middle value) of several histograms.
+
+    The baseline of a host over several runs: one run with a burst moves no slot,
+    and ``median_low`` keeps every count a count some run really had.
+    """
+    if not slot_lists:
+        return []
+    width = max((len(s) for s in slot_lists), default=0)
+    padded = [list(s) + [0] * (width - len(s)) for s in slot_lists]
+    return trim_slots([statistics.median_low(col) for col in zip(*padded)])
+
+
+def slot_distance(a: Sequence[int], b: Sequence[int]) -> float | None:
+    """Earth mover's distance between two histograms, in slots; None if one is empty.
+
+    Both are scaled to one sample in total first, so the distance says how far
+    the shape moved (1.0: every sample one slot further), not how many samples
+    came. In one dimension it is the area between the two cumulative curves.
+    """
+    total_a, total_b = sum(a), sum(b)
+    if not total_a or not total_b:
+        return None
+    distance, cum_a, cum_b = 0.0, 0.0, 0.0
+    for k in range(max(len(a), len(b))):
+        cum_a += (a[k] if k < len(a) else 0) / total_a
+        cum_b += (b[k] if k < len(b) else 0) / total_b
+        distance += abs(cum_a - cum_b)
+    return round(distance, 3)
+
+
+def slot_midpoint(k: int, scale: str = "log2") -> float:
+    """The middle of slot ``k``'s value range: the best guess for its samples."""
+    low, high = slot_range(k, scale)
+    return (low + high) / 2
+
+
+def approx_sum(slots: Sequence[int], scale: str = "log2") -> float:
+    """Approximate sum of a histogram's samples, each taken at its slot's midpoint."""
+    return sum(n * slot_midpoint(k, scale) for k, n in enumerate(slots) if n)

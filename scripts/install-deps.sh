@@ -6,7 +6,9 @@
 #     fleet's sshd), linux-headers-cloud-amd64, bpftool (tests check that no BPF
 #     program outlives a run), chromium and chromium-driver (the HTML report is
 #     tested in a real headless browser through Playwright), sudo (become tests:
-#     -b, -K)
+#     -b, -K), prometheus (promtool checks fleet's OpenMetrics) and
+#     prometheus-node-exporter (a test reads fleet's textfile through it);
+#     neither daemon is started (policy-rc.d below)
 #   - debugfs at /sys/kernel/debug and tracefs at /sys/kernel/tracing (BCC 0.26
 #     reads tracepoint formats from /sys/kernel/debug/tracing)
 #   - .venv (with the python3 on PATH): `pip install -e '.[test]'` when
@@ -17,7 +19,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 APT_PACKAGES=(python3-bpfcc openssh-server linux-headers-cloud-amd64 bpftool
-              chromium chromium-driver sudo)
+              chromium chromium-driver sudo prometheus prometheus-node-exporter)
 SYSTEM_PYTHON=/usr/bin/python3
 VENV="$REPO/.venv"
 STAMP="$VENV/.fleet-install-stamp"

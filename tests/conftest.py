@@ -8,6 +8,7 @@
   lock (``FLEET_E2E_LOCK``, default /tmp/fleet-e2e.lock): two such sessions on
   one machine would see each other's agents and BPF programs, share the
   kernel's 64 programs per tracepoint and race for loopback ranges.
+- ``FLEET_HISTORY`` points at a session-private history file (see below).
 - ``ssh_fleet``: a session-wide fleet of 3 real sshd hosts on loopback (see
   scripts/sshfleet.py), plus one host ``badhost`` whose known_hosts key is wrong.
 """
@@ -218,3 +219,19 @@ def fresh_ssh_fleet(tmp_path: Path):
     yield make
     for fleet in made:
         fleet.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_history(tmp_path_factory: pytest.TempPathFactory):
+    """Runs in tests record into a session history, never the user's own.
+
+    Every `fleet run` records into a history (FLEET_HISTORY, else
+    ~/.local/share/fleet); the CLI processes tests start inherit this variable.
+    """
+    old = os.environ.get("FLEET_HISTORY")
+    os.environ["FLEET_HISTORY"] = str(tmp_path_factory.mktemp("history") / "h.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("FLEET_HISTORY", None)
+    else:
+        os.environ["FLEET_HISTORY"] = old

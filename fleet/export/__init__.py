@@ -1,0 +1,1 @@
+"""Exports of recorded runs in the formats other tools read (OpenMetrics, ...)."""

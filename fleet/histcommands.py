@@ -55,6 +55,13 @@ def _dump(value) -> None:
 # after fleet run / fleet trace
 
 
+def _inventory_text(sources: list[str] | None) -> str | None:
+    """The -i sources as one text, paths made absolute (host lists as given)."""
+    if not sources:
+        return None
+    return ",".join(os.path.abspath(s) if os.path.exists(s) else s for s in sources)
+
+
 def after_run(results: Mapping, code: int, playbook, args, err: Console) -> int:
     """Record the run, write its textfile, print the sweep line; the exit code.
 
@@ -62,9 +69,7 @@ def after_run(results: Mapping, code: int, playbook, args, err: Console) -> int:
     own exit code stands when it is not 0; else EXIT_NOT_RECORDED says that
     recording or exporting failed.
     """
-    inventory = args.inventory
-    if inventory and os.path.exists(inventory):
-        inventory = os.path.abspath(inventory)
+    inventory = _inventory_text(args.inventory)
     described = {"job": [(j.job, j.params) for j in playbook.jobs],
                  "hosts": playbook.hosts, "duration": playbook.duration}
     record = from_results(results, inventory,

@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
-from .base import CACHE_DIR, AgentProcess, HostFailure, Transport
+from .base import AgentProcess, HostFailure, Transport
 
 
 class LocalTransport(Transport):
     """Reach localhost without SSH (the default when no inventory is given)."""
 
-    def _cache(self) -> Path:
-        return Path.home() / CACHE_DIR
-
     async def connect(self) -> None:
         """Nothing to connect."""
 
-    async def cached_names(self) -> set[str]:
-        """Create the 0700 cache dir and list it."""
-        cache = self._cache()
-        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(cache, 0o700)
-        return {p.name for p in cache.iterdir()}
-
-    async def upload(self, name: str, data: bytes) -> None:
-        """Write the file atomically (temp + rename)."""
-        tmp = self._cache() / f".tmp-{name}-{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, self._cache() / name)
+    async def run_short(self, command: str, data: bytes | None = None) -> bytes:
+        """Run a short command through /bin/sh in the home directory."""
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=str(Path.home()),
+            )
+            out, err = await proc.communicate(data or b"")
+        except OSError as error:
+            raise HostFailure("agent-crashed", f"cannot run a shell: {error}") from None
+        if proc.returncode != 0:
+            text = err.decode("utf-8", "replace").strip()
+            raise HostFailure(
+                "agent-crashed", f"'{command[:60]}' failed: {text[-300:]}"
+            )
+        return out
 
     async def start(self, command: str) -> AgentProcess:
         """Run the agent command through /bin/sh in the home directory."""

@@ -7,19 +7,25 @@ import os
 
 import asyncssh
 
-from .base import (
-    AgentProcess,
-    HostFailure,
-    Transport,
-    list_command,
-    upload_command,
-)
+from .base import KEEPALIVE_COUNT_MAX, AgentProcess, HostFailure, Transport
+
+
+class _LossWatch(asyncssh.SSHClient):
+    """Remembers why the connection ended (keepalive timeout, reset, ...)."""
+
+    def __init__(self, transport: SSHTransport):
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self.transport.lost_reason = str(exc) or type(exc).__name__
 
 
 class SSHTransport(Transport):
     """Reach a host over SSH with one connection for the whole run."""
 
     conn: asyncssh.SSHClientConnection | None = None
+    lost_reason: str | None = None
 
     def _known_hosts(self) -> str:
         """The known_hosts file: inventory var, then --known-hosts, then ~/.ssh."""
@@ -56,7 +62,9 @@ class SSHTransport(Transport):
                     client_keys=self._client_keys() or None,
                     password=None,
                     kbdint_auth=False,
-                    keepalive_interval=15,
+                    keepalive_interval=self.options.keepalive_s,
+                    keepalive_count_max=KEEPALIVE_COUNT_MAX,
+                    client_factory=lambda: _LossWatch(self),
                     connect_timeout=self.options.connect_timeout,
                 ),
                 self.options.connect_timeout + 5,
@@ -83,7 +91,7 @@ class SSHTransport(Transport):
             text = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise HostFailure("unreachable", f"{where}: {text}") from None
 
-    async def _run(self, command: str, data: bytes | None = None) -> bytes:
+    async def run_short(self, command: str, data: bytes | None = None) -> bytes:
         """Run a short command; raise HostFailure if it fails."""
         try:
             result = await self.conn.run(
@@ -93,17 +101,8 @@ class SSHTransport(Transport):
             raise HostFailure("unreachable", f"connection lost: {err}") from None
         if result.exit_status != 0:
             err = (result.stderr or b"").decode("utf-8", "replace").strip()
-            raise HostFailure("agent-crashed", f"'{command}' failed: {err[-300:]}")
+            raise HostFailure("agent-crashed", f"'{command[:60]}' failed: {err[-300:]}")
         return result.stdout or b""
-
-    async def cached_names(self) -> set[str]:
-        """List the cache dir (creating it 0700)."""
-        out = await self._run(list_command())
-        return set(out.decode("utf-8", "replace").split())
-
-    async def upload(self, name: str, data: bytes) -> None:
-        """Stream the bytes through `cat` into the cache, then rename."""
-        await self._run(upload_command(name), data)
 
     async def start(self, command: str) -> AgentProcess:
         """Start the agent on one exec channel."""
@@ -117,7 +116,8 @@ class SSHTransport(Transport):
             return proc.exit_status
 
         return AgentProcess(
-            proc.stdin, proc.stdout, proc.stderr, waiter, proc.terminate
+            proc.stdin, proc.stdout, proc.stderr, waiter, proc.terminate,
+            lambda: self.lost_reason,
         )
 
     async def close(self) -> None:

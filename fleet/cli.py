@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(may be left out when the playbook has one job)",
     )
     render.add_argument("-p", "--param", action="append", default=[], metavar="K=V")
+    report = sub.add_parser("report", help="write a run folder's report again")
+    report.add_argument(
+        "--rebuild",
+        metavar="RUN_DIR",
+        required=True,
+        help="rebuild results.json and report.txt from the run folder's run.json "
+        "and host logs (after a controller crash), then print the report",
+    )
+    report.add_argument("--json", action="store_true", help="print results.json")
     return parser
 
 

@@ -24,6 +24,7 @@ from .report.check import render_check
 from .report.json import dump_results
 from .report.progress import LiveProgress
 from .report.terminal import render_report
+from .runfolder import rebuild
 
 
 def _stdout_console() -> Console:
@@ -50,15 +51,37 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
         f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
         highlight=False,
     )
-    with LiveProgress(err, len(plan.hosts), playbook.duration) as progress:
-        results, code = execute(plan, progress)
+    try:
+        with LiveProgress(err, len(plan.hosts), playbook.duration) as progress:
+            results, code = execute(plan, progress)
+    except KeyboardInterrupt:  # during the write phase: the files are complete
+        err.print(f"Results in {plan.options.run_dir}/", highlight=False)
+        raise
+    _print_results(results, args)
+    if plan.folder is not None and plan.folder.problem:
+        err.print(f"fleet: {plan.folder.problem}", markup=False, highlight=False)
+    err.print(f"Results in {plan.options.run_dir}/", highlight=False)
+    return code
+
+
+def _print_results(results: dict, args) -> None:
+    """The report on stdout, or results.json with --json."""
     if args.json:
         dump_results(results, sys.stdout)
         sys.stdout.write("\n")
     else:
         render_report(results, _stdout_console())
-    err.print(f"Results in {plan.options.run_dir}/", highlight=False)
-    return code
+
+
+def cmd_report(args, err: Console) -> int:
+    """fleet report --rebuild RUN_DIR: results.json again from the host logs."""
+    results, folder = rebuild(args.rebuild)
+    _print_results(results, args)
+    if folder.problem:
+        err.print(f"fleet: {folder.problem}", markup=False, highlight=False)
+        return 2
+    err.print(f"Rebuilt {folder.path}/results.json and report.txt", highlight=False)
+    return 0
 
 
 def cmd_run(args, err: Console) -> int:

@@ -25,6 +25,7 @@ GRACE_S = 10.0  # after the window: time for agents to report (sent in the plan)
 STOP_GRACE_S = 4.0  # after Ctrl-C: time for agents to report partial results
 DRAIN_S = 2.0  # past a deadline, keep reading while messages still come
 HELLO_TIMEOUT_S = 60.0
+REAP_TIMEOUT_S = 5.0  # reconnecting to end an agent whose session was lost
 STOP = "_local_stop"  # inbox marker, never on the wire
 
 Progress = Callable[[str, str, str], None]  # (host, phase, detail)
@@ -42,6 +43,7 @@ class HostRun(HostRecord):
         self.transport = None
         self.proc = None
         self.bundle_name = None
+        self.options = None
         self.inbox: asyncio.Queue = asyncio.Queue()
         self.stderr_tail: list[str] = []
         self.stderr_task = None
@@ -157,6 +159,7 @@ class HostRun(HostRecord):
     async def prepare(self, bundle: Bundle, sources: dict, plan: dict, options) -> None:
         """Connect, push, start the agent, send the plan, await ready per job."""
         self._phase("connect")
+        self.options = options
         self.transport = transport_for(self.host, options.transport)
         await self.transport.connect()
         self._phase("push")
@@ -276,7 +279,9 @@ class HostRun(HostRecord):
         if self.proc is not None:
             self.proc.close_stdin()
             status = await self.proc.wait(10)  # detaching many probes takes a while
-            if status is None and not self.proc.lost():
+            if status is None and self.proc.lost():
+                await self._reap_over_a_new_session()
+            elif status is None:
                 await self._kill_stuck_agent()
             self.log(f"# agent exit status {status}")
         if self.transport is not None:
@@ -294,6 +299,27 @@ class HostRun(HostRecord):
             self.log(f"# agent {pid} ignored EOF: killing it")
             await self.transport.kill_agent(pid, self.bundle_name)
         self.proc.kill()
+
+    async def _reap_over_a_new_session(self) -> None:
+        """The session died under a running agent: end it from a fresh one.
+
+        Its own deadline would end it too, but only grace seconds after the
+        window; a host that cannot be reached again is left to that deadline.
+        """
+        pid = (self.facts or {}).get("pid")
+        if not isinstance(pid, int) or pid <= 1:
+            return
+        reaper = transport_for(self.host, self.options.transport)
+        try:
+            await asyncio.wait_for(reaper.connect(), REAP_TIMEOUT_S)
+            await asyncio.wait_for(
+                reaper.kill_agent(pid, self.bundle_name), REAP_TIMEOUT_S
+            )
+            self.log(f"# agent {pid} ended over a new session")
+        except (HostFailure, asyncio.TimeoutError, OSError) as err:
+            self.log(f"# agent {pid} left to its own deadline: {err}")
+        finally:
+            await reaper.close()
 
     def finish(self, interrupted: bool) -> dict:
         """The host's raw result for fleet.results.build_results."""

@@ -76,6 +76,8 @@ def plan_run(
             known_hosts=known_hosts, connect_timeout=connect_timeout
         ),
     )
+    if playbook.keepalive is not None:
+        options.transport.keepalive_s = playbook.keepalive
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle())
 
 

@@ -34,12 +34,7 @@ def _load_file(path: str) -> Inventory:
     """Parse a file as YAML or INI, by extension or else by what it contains."""
     if path.lower().endswith(_YAML_SUFFIXES):
         return parse_yaml(yamlsrc.load_file(path), path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", path) from None
+    text = yamlsrc.read_input_text(path)
     try:
         data = yamlsrc.load_text(text, path)
     except InputError:

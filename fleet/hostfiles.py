@@ -8,6 +8,7 @@ event files carry the same command lines and paths as results.json.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import string
@@ -52,6 +53,12 @@ def events_name(host: str, job: str, output: str) -> str:
 
 def make_private_dir(path: Path) -> None:
     """Create path (and missing parents) and make it 0700; raise OSError."""
+    for above in (path.parent, *path.parent.parents):
+        if above.exists() or above.is_symlink():
+            if not above.is_dir():  # mkdir would say EEXIST, which misleads
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                         str(above))
+            break
     path.parent.mkdir(parents=True, exist_ok=True)
     path.mkdir(exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)  # an existing folder too: the umask may have widened it

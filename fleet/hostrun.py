@@ -235,12 +235,14 @@ class HostRun(HostRecord):
         messages waiting in its socket: it reads them before giving up.
         """
         remaining = deadline - time.monotonic()
-        try:
-            return await asyncio.wait_for(self.inbox.get(), max(remaining, DRAIN_S))
-        except asyncio.TimeoutError:
-            raise HostFailure(
-                "timeout", "agent did not finish the window in time"
-            ) from None
+        for wait in (max(remaining, DRAIN_S), DRAIN_S):
+            # A timer due on resume fires before the socket's data is read:
+            # one more short wait lets the reader catch up.
+            try:
+                return await asyncio.wait_for(self.inbox.get(), wait)
+            except asyncio.TimeoutError:
+                continue
+        raise HostFailure("timeout", "agent did not finish the window in time")
 
     def request_stop(self) -> None:
         """Ctrl-C: have trace() tell the agent to end its window now."""

@@ -55,6 +55,15 @@ class _Loader(yaml.SafeLoader):
         finally:
             self.depth -= 1
 
+    def construct_object(self, node, deep=False):
+        """Construct one value; one Python cannot hold (a huge int) names its line."""
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as err:
+            line = node.start_mark.line + 1
+            why = f"value cannot be read: {str(err)[:70]}"
+            raise InputError(why, None, line) from None
+
     def get_single_node(self):
         """The document's node, once its size with aliases expanded is known."""
         node = super().get_single_node()

@@ -39,7 +39,8 @@ def expand_range(
     match = _RANGE.search(name)
     head = name[: match.start()] if match else name
     if "[" in head or "]" in head:
-        raise InputError(f"bad host range '{name}': unbalanced brackets", path, line)
+        why = f"bad host range '{name[:60]}': unbalanced brackets"
+        raise InputError(why, path, line)
     if match is None:
         return [name]
     values = _range_values(match.group(1), name, path, line)
@@ -58,7 +59,7 @@ def _range_values(
     """The items of one range body such as ``01:20``, ``1:20:5`` or ``a:c``."""
 
     def bad(why: str) -> InputError:
-        return InputError(f"bad host range '{name}': {why}", path, line)
+        return InputError(f"bad host range '{name[:60]}': {why}", path, line)
 
     parts = spec.split(":")
     if len(parts) not in (2, 3):

@@ -222,6 +222,7 @@ def two_controllers(fleet, work, fault):
 
 
 def matrix(fleet, work: Path) -> list[dict]:
+    work.mkdir(parents=True, exist_ok=True)
     slow = work / "slow-python"
     slow.write_text("#!/bin/sh\nsleep 30\nexec /usr/bin/python3 \"$@\"\n")
     slow.chmod(0o755)

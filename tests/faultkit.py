@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -154,14 +153,25 @@ def agent_pids(results: dict) -> dict[str, int]:
             if (h["facts"] or {}).get("pid")}
 
 
+def bpf_programs_held(pid: int) -> int:
+    """BPF program fds a process holds (its probes go when they close)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return 0
+    held = 0
+    for fd in fds:
+        try:
+            held += os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:bpf-prog"
+        except OSError:
+            pass
+    return held
+
+
 def left_behind(pids) -> tuple[int, int]:
     """(agents still running, BPF programs they hold) among pids."""
     alive = [p for p in pids if "agent-" in cmdline(p)]
-    out = subprocess.run(["bpftool", "prog", "list", "--json"], capture_output=True,
-                         text=True, check=True)
-    held = [prog for prog in json.loads(out.stdout or "[]")
-            if {h.get("pid") for h in prog.get("pids", [])} & set(alive)]
-    return len(alive), len(held)
+    return len(alive), sum(bpf_programs_held(p) for p in alive)
 
 
 def wait_until_gone(pids, timeout: float) -> tuple[int, int]:

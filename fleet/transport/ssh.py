@@ -87,7 +87,7 @@ class SSHTransport(Transport):
                 "unreachable",
                 f"{where}: connect timed out after {self.options.connect_timeout:g}s",
             ) from None
-        except (OSError, asyncssh.Error) as err:
+        except (OSError, asyncssh.Error, ValueError) as err:  # (a NUL in a name)
             text = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise HostFailure("unreachable", f"{where}: {text}") from None
 

@@ -9,8 +9,10 @@ tests below run over 2000 examples.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +24,7 @@ from hypothesis import strategies as st
 from fleet.cli import main
 
 WORK = Path(tempfile.mkdtemp(prefix="fleet-fuzz-"))
+atexit.register(shutil.rmtree, WORK, True)
 def fuzz(examples: int) -> settings:
     """Deterministic (CI reruns the same examples), no example database."""
     return settings(max_examples=examples, deadline=5000, derandomize=True,

@@ -3,7 +3,7 @@
 import os
 import re
 
-from agent import facts, probes
+from agent import facts, limits, probes
 from agent.decode import disk_dev
 
 # perf_event targets -> (perf type, config): PERF_TYPE_SOFTWARE = 1, HARDWARE = 0
@@ -41,7 +41,7 @@ def point_unavailable(point):
     base = facts.tracefs_dir()
     if kind in ("tracepoint", "raw_tracepoint"):
         if base is None:
-            return "tracefs is not mounted"
+            return limits.no_tracefs()
         event = target.replace(":", "/") if ":" in target else target
         if kind == "raw_tracepoint" and ":" not in target:
             return None if _raw_tp_exists(base, target) else "no such raw tracepoint"

@@ -9,7 +9,7 @@ import os
 import tempfile
 import threading
 
-from agent import btf, probes, proginfo, tracebuf
+from agent import btf, limits, probes, proginfo, tracebuf
 from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surface)
     PERF_EVENTS,
     JobError,
@@ -115,6 +115,7 @@ class BccJob(OutputReader):
         """Compile and load with BCC, capturing clang's diagnostics from stderr."""
         from bcc import BPF
 
+        limits.clear_errno()
         with _CapturedStderr() as captured:
             try:
                 return BPF(
@@ -123,14 +124,17 @@ class BccJob(OutputReader):
                     usdt_contexts=list(usdt_contexts),
                 )
             except Exception as err:  # bcc raises plain Exception
-                error = err
-        raise JobError(
-            _load_outcome(str(error)), _load_reason(str(error), captured.text)
-        )
+                error, code = err, limits.last_errno(str(err))
+        text = str(error)
+        explained = limits.explain(code, text + " " + captured.text)
+        if explained and "compile" not in text.lower():
+            raise JobError(_load_outcome(text), explained)
+        raise JobError(_load_outcome(text), _load_reason(text, captured.text))
 
     def _attach(self, point):
         """Attach a point that names its C function explicitly."""
         kind, target, fn = point["kind"], point["target"], point["fn"]
+        limits.clear_errno()
         try:
             if kind == "tracepoint":
                 self.bpf.attach_tracepoint(tp=target, fn_name=fn)
@@ -157,8 +161,11 @@ class BccJob(OutputReader):
         except JobError:
             raise
         except Exception as err:
+            code = limits.last_errno(str(err))
+            tp = target if kind == "tracepoint" else None
+            why = limits.explain(code, str(err), tp) or str(err)
             raise JobError(
-                "attach-error", "%s: %s" % (point_label(point), err)
+                "attach-error", "%s: %s" % (point_label(point), why)
             ) from None
 
     def probe_fds(self):

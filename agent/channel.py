@@ -1,7 +1,9 @@
 """The agent's process plumbing: message channel, log, bcc import, watchdog."""
 
+import importlib.util
 import os
 import queue
+import re
 import resource
 import sys
 import threading
@@ -31,6 +33,10 @@ class Outbox:
         os.dup2(2, 1)
         sys.stdout = sys.stderr
         self._lock = threading.Lock()
+
+    def restore_stdout(self):
+        """Point fd 1 back at the channel (before an exec, which drops the copy)."""
+        os.dup2(self._fd, 1)
 
     def send(self, kind, **fields):
         """Send one message to the controller (ignore a closed channel)."""
@@ -70,8 +76,12 @@ def log(text):
     sys.stderr.flush()
 
 
-def import_bcc():
-    """Import bcc, re-executing under another Python that has it if needed."""
+def import_bcc(out):
+    """Import bcc, re-executing under another Python that has it if needed.
+
+    The re-exec goes through the verifying loader again, with fd 1 pointed
+    back at the channel first, so the protocol continues in the new process.
+    """
     try:
         import bcc
 
@@ -82,12 +92,27 @@ def import_bcc():
         me = os.path.realpath(sys.executable)
         for python in PYTHON_CANDIDATES:
             if os.path.exists(python) and os.path.realpath(python) != me:
-                os.environ[REEXEC_FLAG] = "1"
+                os.environ[REEXEC_FLAG] = sys.executable
+                out.restore_stdout()
                 try:
-                    os.execv(python, [python] + sys.argv)
+                    os.execv(python, reexec_argv(python))
                 except OSError:
                     continue
     return None
+
+
+def reexec_argv(python):
+    """argv running this agent again under python (via the loader when it ran us)."""
+    if len(sys.argv) == 2 and re.fullmatch("[0-9a-f]{64}", sys.argv[1]):
+        spec = importlib.util.find_spec("agent.loader")
+        loader = spec.loader.get_source("agent.loader")
+        return [python, "-I", "-c", loader] + sys.argv
+    return [python] + sys.argv
+
+
+def fallback_from():
+    """The interpreter the agent was started with, when it re-executed; else None."""
+    return os.environ.get(REEXEC_FLAG) or None
 
 
 def start_watchdog(deadline):

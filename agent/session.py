@@ -4,6 +4,7 @@ The agent is its own watchdog: it detaches and exits on stdin EOF, on ``stop``
 and at its own deadline, even if the controller is gone.
 """
 
+import hashlib
 import os
 import queue
 import sys
@@ -18,6 +19,7 @@ from agent.channel import (  # noqa: F401  (re-exported: agent.session's old sur
     REEXEC_FLAG,
     Inbox,
     Outbox,
+    fallback_from,
     import_bcc,
     log,
     peak_rss_kb,
@@ -27,8 +29,10 @@ from agent.decode import Decoders
 from agent.headers import find_headers
 from agent.intervals import HistIntervals
 
-PLAN_TIMEOUT_S = 120.0
-GRACE_S = 15.0
+# The controller sends the plan as soon as it reads hello: waiting longer means
+# it is gone or frozen. (Timings after the plan come in the plan: grace_s.)
+PLAN_TIMEOUT_S = 10.0
+STARTUP_S = 120.0  # bcc import and a first header merge, before hello
 POLL_MS = 50
 BATCH_MAX = 2000
 
@@ -49,10 +53,11 @@ class Session:
         self.offset_ns = 0
         self.compile_s = 0.0
         self.stopping = False
+        self.grace_s = 0.0  # from the plan: the controller's one value
         self.series_last = {}
         self.intervals = HistIntervals()
         self.symbols_warmed = 0  # monotonic ns of the last warm_symbols pass
-        self.deadline = [time.monotonic() + PLAN_TIMEOUT_S + GRACE_S]
+        self.deadline = [time.monotonic() + STARTUP_S]
 
     def run(self, bcc):
         """Drive the whole session; returns the process exit code."""
@@ -60,9 +65,10 @@ class Session:
         note = facts.ensure_tracefs()
         headers = find_headers(self.cache_dir)
         version = getattr(bcc, "__version__", None) if bcc else None
-        self.out.send(
-            "hello", agent=wire.VERSION, facts=facts.gather(version, headers, note)
-        )
+        host_facts = facts.gather(version, headers, note)
+        host_facts.update(pid=os.getpid(), python_fallback_from=fallback_from())
+        self.deadline[0] = time.monotonic() + PLAN_TIMEOUT_S + 1
+        self.out.send("hello", agent=wire.VERSION, facts=host_facts)
         if bcc is None:
             self.out.send(
                 "error",
@@ -75,11 +81,13 @@ class Session:
         plan = self._wait_for("plan", PLAN_TIMEOUT_S)
         if plan is None:
             return 0
+        self.grace_s = float(plan["grace_s"])
         self.deadline[0] = (
             time.monotonic()
-            + plan.get("ready_timeout_s", 120)
+            + plan["ready_timeout_s"]
+            + plan.get("start_lead_s", 1.0)
             + plan["duration_s"]
-            + GRACE_S
+            + self.grace_s
         )
         self._prepare(plan["jobs"])
         if not self.jobs:
@@ -118,8 +126,14 @@ class Session:
         jobs = []
         for plan in job_plans:
             if "source" not in plan:
-                with open(os.path.join(self.cache_dir, plan["source_file"])) as f:
-                    plan["source"] = f.read()
+                try:
+                    plan["source"] = read_verified(
+                        self.cache_dir, plan["source_file"], plan["source_sha256"]
+                    )
+                except JobError as err:
+                    self.out.send("error", job=plan["id"], outcome=err.outcome,
+                                  reason=err.reason, attach=[])
+                    continue
             job = BccJob(plan, self.decoders)
             job.cache_dir = self.cache_dir
             jobs.append(job)
@@ -188,7 +202,7 @@ class Session:
             return 0
         self._open_window(start_at)
         end_mono = self.window["start_mono"] + int(plan["duration_s"] * 1e9)
-        self.deadline[0] = end_mono / 1e9 + GRACE_S
+        self.deadline[0] = end_mono / 1e9 + self.grace_s
         self._collect_until(end_mono)
         self._close_window()
         return 0
@@ -377,12 +391,28 @@ class Session:
                           events=events[i:i + BATCH_MAX], lost=lost if i == 0 else 0)
 
 
+def read_verified(cache_dir, name, digest):
+    """A cached source's text, from bytes checked against its sha256 (read once)."""
+    try:
+        with open(os.path.join(cache_dir, name), "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise JobError(
+            "cache-error", "cannot read %s: %s" % (name, err.strerror)
+        ) from None
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise JobError(
+            "cache-error",
+            "%s in the host's cache does not match its sha256 (%d bytes)"
+            % (name, len(data)),
+        )
+    return data.decode("utf-8")
+
+
 def main():
     """Agent entry point: protect stdout, import bcc, run one session."""
-    # bcc first: finding it may re-exec another Python, which must inherit
-    # the real stdout, not the one Outbox points at stderr.
-    bcc = import_bcc()
     out = Outbox()
+    bcc = import_bcc(out)
     cache_dir = os.path.dirname(os.path.abspath(sys.argv[0]))
     inbox = Inbox(sys.stdin.buffer)
     try:

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from .errors import InputError
 from .limits import parse_forks, parse_timeout
+from .yamlsrc import read_input_text
 
 _TRUE = {"y", "yes", "on", "1", "true", "t"}
 _FALSE = {"n", "no", "off", "0", "false", "f"}
@@ -185,11 +186,10 @@ def load_ansible_config(env: Mapping[str, str] = os.environ,
 def _read_file(config: AnsibleConfig, path: str) -> None:
     """The [defaults] keys fleet uses, each with the line it is on."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or "not UTF-8 text"
-        raise InputError(f"cannot read the Ansible config file: {reason}", path) \
-            from None
+        text = read_input_text(path)
+    except InputError as err:
+        raise InputError(f"cannot read the Ansible config file: {err.message}",
+                         path) from None
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",))
     try:
         parser.read_string(text, source=path)

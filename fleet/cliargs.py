@@ -288,9 +288,14 @@ def _add_report(sub) -> None:
   fleet report RUN --sort name --events 50           # by host name, 50 events
   fleet report RUN --html                            # writes RUN/report.html
   fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
-  fleet report RUN --json | jq .outcomes             # figures recomputed""")
-    report.add_argument("run", metavar="RUN",
+  fleet report RUN --json | jq .outcomes             # figures recomputed
+  fleet report --rebuild runs/ID                     # after a controller crash""")
+    report.add_argument("run", metavar="RUN", nargs="?",
                         help="a run folder, or the path of a results.json")
+    report.add_argument("--rebuild", metavar="RUN_DIR",
+                        help="rebuild results.json, report.txt and report.html "
+                        "from the run folder's run.json and host logs (after a "
+                        "controller crash), then print the report")
     report.add_argument("--html", nargs="?", const="", metavar="FILE",
                         help="write the self-contained HTML report to FILE "
                         "(default: report.html in the run folder)")

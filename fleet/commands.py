@@ -32,6 +32,7 @@ from .report.json import dump_results
 from .report.progress import LiveProgress
 from .report.terminal import ReportOptions, render_report
 from .results import load_run
+from .runfolder import rebuild
 
 
 def _stdout_console() -> Console:
@@ -119,17 +120,28 @@ def _run(playbook: Playbook, catalog: Catalog, args, err: Console) -> int:
         f"{', '.join(j.id for j in plan.jobs)}... Hit Ctrl-C to end.",
         highlight=False,
     )
-    with LiveProgress(err, len(plan.hosts), playbook.duration,
-                      args.verbose) as progress:
-        plan.options.echo = progress.echo if args.verbose else None
-        results, code = execute(plan, progress)
+    try:
+        with LiveProgress(err, len(plan.hosts), playbook.duration,
+                          args.verbose) as progress:
+            plan.options.echo = progress.echo if args.verbose else None
+            results, code = execute(plan, progress)
+    except KeyboardInterrupt:  # during the write phase: the files are complete
+        err.print(f"Results in {plan.options.run_dir}/", highlight=False)
+        raise
+    _print_results(results, args)
+    if plan.folder is not None and plan.folder.problem:
+        err.print(f"fleet: {plan.folder.problem}", markup=False, highlight=False)
+    err.print(f"Results in {plan.options.run_dir}/", highlight=False)
+    return after_run(results, code, playbook, args, err)
+
+
+def _print_results(results: dict, args) -> None:
+    """The report on stdout, or results.json with --json."""
     if args.json:
         dump_results(results, sys.stdout)
         sys.stdout.write("\n")
     else:
         render_report(results, _stdout_console())
-    err.print(f"Results in {plan.options.run_dir}/", highlight=False)
-    return after_run(results, code, playbook, args, err)
 
 
 def cmd_run(args, err: Console) -> int:
@@ -154,7 +166,12 @@ def cmd_trace(args, err: Console) -> int:
 
 
 def cmd_report(args, err: Console) -> int:
-    """fleet report RUN: the report again, from results.json alone."""
+    """fleet report RUN: the report again, from results.json alone; with
+    --rebuild RUN_DIR, results.json again from the run folder's host logs."""
+    if args.rebuild:
+        return _rebuild(args, err)
+    if args.run is None:
+        raise InputError("fleet report: name a RUN, or --rebuild RUN_DIR")
     if args.events < 0:
         raise InputError(f"--events must be 0 or more, got {args.events}")
     path, results = load_run(args.run)
@@ -183,6 +200,17 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
         err.print(f"HTML report in {target}", highlight=False)
     if args.text or (args.html is None and not args.json):
         render_report(results, _stdout_console(), options)
+    return 0
+
+
+def _rebuild(args, err: Console) -> int:
+    """fleet report --rebuild RUN_DIR (after a controller crash)."""
+    results, folder = rebuild(args.rebuild)
+    _print_results(results, args)
+    if folder.problem:
+        err.print(f"fleet: {folder.problem}", markup=False, highlight=False)
+        return 2
+    err.print(f"Rebuilt {folder.path}/results.json and report.txt", highlight=False)
     return 0
 
 

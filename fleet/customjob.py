@@ -23,9 +23,9 @@ from .catalog import (
     check_keys,
     check_when,
 )
-from .errors import InputError
+from .errors import InputError, brief
 from .params import compile_template, parse_param_spec
-from .yamlsrc import LineDict, line_of
+from .yamlsrc import LineDict, line_of, read_input_text
 
 # Keys that make a jobs item a custom job (with `name` and `params`).
 CUSTOM_KEYS = ("source", "text", "summary", "attach", "outputs", "btf")
@@ -40,6 +40,7 @@ PERF_EVENTS = {"cpu-clock": "software:cpu-clock",
                "cpu-cycles": "hardware:cpu-cycles",
                "instructions": "hardware:instructions"}
 DEFAULT_FREQUENCY = 49
+MAX_SOURCE_BYTES = 1024 * 1024  # a BPF program; clang would choke long before
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SYMBOL = re.compile(r"[A-Za-z0-9_.@]+")
@@ -150,7 +151,7 @@ def custom_spec(item: dict, path: str) -> CustomJobSpec:
 
 def _want(ok: Any, expected: str, value: Any, path: str, line: int) -> None:
     if not ok:
-        raise InputError(f"{expected}, got {value!r}", path, line or None)
+        raise InputError(f"{expected}, got {brief(value)}", path, line or None)
 
 
 def _field(body: dict, key: str, ok: Any, expected: str, path: str, line: int,
@@ -179,11 +180,10 @@ def _program(item: dict, name: str, path: str) -> tuple[str, str, str, int]:
           "file, relative to the playbook", source, path, key_line)
     file = Path(path).parent / Path(source).expanduser()
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read source {source!r} of job {name!r} ({file}): "
-                         f"{why}", path, key_line) from None
+        text = read_input_text(file, MAX_SOURCE_BYTES)
+    except InputError as err:
+        raise InputError(f"cannot read source {brief(source)} of job {name!r} "
+                         f"({file}): {err.message}", path, key_line) from None
     return text, str(file), file.name, 0
 
 
@@ -237,7 +237,7 @@ def _kind_of(item: Any, kinds: tuple, what: str, path: str, line: int) -> str:
         close = [c[0] if isinstance(c, list) else c for c in close if c]
         hint = next((f" (did you mean {c!r}?)" for c in close if c in kinds), "")
         raise InputError(f"{what} must be a mapping with exactly one of: "
-                         f"{', '.join(kinds)}{hint}; got {item!r}", path,
+                         f"{', '.join(kinds)}{hint}; got {brief(item)}", path,
                          line_of(item) or line or None)
     return found[0]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import reprlib
+
 
 class FleetError(Exception):
     """Base class for every error fleet reports to the user."""
@@ -21,3 +23,21 @@ class InputError(FleetError):
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
         return f"{where}{self.message}"
+
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxtuple = 2, 4, 4, 4
+_BRIEF.maxstring = _BRIEF.maxother = _BRIEF.maxlong = 40
+BRIEF_CHARS = 48
+
+
+def brief(value: object) -> str:
+    """A value for an error message: its repr cut to a few dozen characters.
+
+    Bounded in time too: a structure built by YAML aliases is never expanded.
+    """
+    try:
+        text = _BRIEF.repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return "a number too long to show"
+    return text if len(text) <= BRIEF_CHARS else text[: BRIEF_CHARS - 3] + "..."

@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from .errors import InputError
+from .errors import InputError, brief
 from .params import JINJA_ENV
 from .wire import DECODERS
 from .yamlsrc import line_of
@@ -90,7 +90,7 @@ def _suggest(key: Any, allowed: dict, hints: dict) -> str:
 
 def _want(value: Any, ok: bool, what: str, path: str, line: int) -> Any:
     if not ok:
-        raise InputError(f"{what}, got {value!r}", path, line or None)
+        raise InputError(f"{what}, got {brief(value)}", path, line or None)
     return value
 
 

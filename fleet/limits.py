@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, brief
 
 MAX_FORKS = 10_000  # past a few thousand, shard the run across controllers
 MAX_CONNECT_TIMEOUT_S = 3600.0
@@ -27,7 +27,7 @@ def parse_forks(value: Any, what: str = "forks", path: str | None = None,
     if isinstance(number, bool) or not isinstance(number, int) \
             or not 1 <= number <= MAX_FORKS:
         raise InputError(f"{what} must be a whole number from 1 to {MAX_FORKS}, "
-                         f"got {_shown(value)}", path, line)
+                         f"got {brief(value)}", path, line)
     return number
 
 
@@ -37,7 +37,7 @@ def parse_timeout(value: Any, what: str = "timeout", path: str | None = None,
     seconds = _number(value)
     if seconds is None or not 0 < seconds <= MAX_CONNECT_TIMEOUT_S:
         raise InputError(f"{what} must be a number of seconds above 0 and at most "
-                         f"{MAX_CONNECT_TIMEOUT_S:g}, got {_shown(value)}", path, line)
+                         f"{MAX_CONNECT_TIMEOUT_S:g}, got {brief(value)}", path, line)
     return seconds
 
 
@@ -46,7 +46,7 @@ def check_duration(seconds: float, value: Any, what: str, path: str | None,
     """A parsed duration, refused when past MAX_DURATION_S."""
     if seconds > MAX_DURATION_S:
         raise InputError(f"{what} must be at most {MAX_DURATION_S / 86400:g} days "
-                         f"({MAX_DURATION_S:g}s), got {_shown(value)}", path, line)
+                         f"({MAX_DURATION_S:g}s), got {brief(value)}", path, line)
     return seconds
 
 
@@ -59,9 +59,3 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _shown(value: Any) -> str:
-    """A value for a message, cut short when it is huge."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from .errors import InputError
+from .errors import InputError, brief
 from .yamlsrc import line_of
 
 PARAM_TYPES = ("bool", "int", "float", "str", "comm", "disk")
@@ -95,7 +95,9 @@ def _string_bytes(value: Any, filter_name: str) -> bytes:
         raise StringLeakError(
             f"| {filter_name} got a param that is off (null); guard it with {{% if %}}"
         )
-    raise StringLeakError(f"| {filter_name} only accepts string params, got {value!r}")
+    raise StringLeakError(
+        f"| {filter_name} only accepts string params, got {brief(value)}"
+    )
 
 
 class _Environment(SandboxedEnvironment):
@@ -274,7 +276,8 @@ def check_value(spec: ParamSpec, value: Any, job: str,
     if spec.accepts(value):
         return float(value) if spec.type == "float" and value is not None else value
     raise InputError(
-        f"param {spec.name!r} of job {job!r} must be {spec.expected()}, got {value!r}",
+        f"param {spec.name!r} of job {job!r} must be {spec.expected()}, "
+        f"got {brief(value)}",
         path, line,
     )
 
@@ -299,7 +302,7 @@ def validate_params(specs: dict[str, ParamSpec], values: Any, job: str,
         values = {}
     if not isinstance(values, dict):
         raise InputError(f"params of job {job!r} must be a mapping of name: value, "
-                         f"got {values!r}", path, line)
+                         f"got {brief(values)}", path, line)
     for key in values:
         if key not in specs:
             raise unknown_param(key, job, list(specs), path, line_of(values, key, line))
@@ -354,7 +357,8 @@ def parse_param_spec(name: Any, decl: Any, path: str) -> ParamSpec:
     default = decl.get("default")
     if not spec.accepts(default):
         raise InputError(f"default of param {name!r} must be {spec.expected()} or "
-                         f"null, got {default!r}", path, line_of(decl, "default", line))
+                         f"null, got {brief(default)}", path,
+                         line_of(decl, "default", line))
     if spec.min is not None and spec.max is not None and spec.min > spec.max:
         raise InputError(f"param {name!r} has min {spec.min!r} above max {spec.max!r}",
                          path, line_of(decl, "min", line))
@@ -383,11 +387,12 @@ def _decl_bound(name: str, decl: dict, key: str, path: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{key} of param {name!r} must be a number, got {value!r}",
+        raise InputError(f"{key} of param {name!r} must be a number, "
+                         f"got {brief(value)}",
                          path, line_of(decl, key))
     if decl["type"] == "int" and not isinstance(value, int):
         raise InputError(f"{key} of int param {name!r} must be an integer, "
-                         f"got {value!r}", path, line_of(decl, key))
+                         f"got {brief(value)}", path, line_of(decl, key))
     return value
 
 
@@ -410,5 +415,5 @@ def _decl_max_len(name: str, decl: dict, path: str) -> int:
     value = decl.get("max_len", DEFAULT_MAX_LEN)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"max_len of param {name!r} must be an integer >= 1, "
-                         f"got {value!r}", path, line_of(decl, "max_len"))
+                         f"got {brief(value)}", path, line_of(decl, "max_len"))
     return value

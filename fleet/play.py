@@ -18,7 +18,8 @@ from .bundle import Bundle, build_bundle
 from .catalog import Catalog
 from .inventory import Inventory, load_inventory
 from .playbook import Playbook
-from .results import build_results, exit_code, write_run_folder
+from .results import EXIT_FAILED, EXIT_OK, build_results, exit_code
+from .runfolder import RunFolder, interrupts_deferred, run_record
 from .runner import Progress, Runner, RunOptions
 from .transport import check_hosts
 from .transport.base import TransportOptions
@@ -35,6 +36,7 @@ class RunPlan:
     options: RunOptions
     bundle: Bundle
     warnings: list[str] = field(default_factory=list)  # e.g. unmatched patterns
+    folder: RunFolder | None = None  # set when the run folder is made
 
 
 def run_dir_for(runs_root: Path, playbook_name: str) -> Path:
@@ -78,6 +80,8 @@ def plan_run(
             known_hosts=known_hosts, connect_timeout=connect_timeout
         ),
     )
+    if playbook.keepalive is not None:
+        options.transport.keepalive_s = playbook.keepalive
     check_hosts(hosts, options.transport)
     return RunPlan(playbook, hosts, jobs, limit, options, build_bundle(), warnings)
 
@@ -93,21 +97,9 @@ def _job_meta(job) -> dict:
     }
 
 
-async def execute_async(
-    plan: RunPlan, progress: Progress | None = None
-) -> tuple[dict, int]:
-    """Run the plan on every host; write the run folder; return (results, exit code)."""
-    runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, runner.interrupt)
-    started = time.time_ns()
-    try:
-        host_raws = await runner.run()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    meta = {
+def _run_meta(plan: RunPlan, started_ns: int) -> dict:
+    """The run's identity and options, as results.json and run.json keep them."""
+    return {
         "id": plan.options.run_dir.name,
         "dir": str(plan.options.run_dir),
         "playbook": {
@@ -118,15 +110,54 @@ async def execute_async(
         "limit": plan.limit,
         "forks": plan.options.forks,
         "duration_s": plan.options.duration_s,
-        "started_ns": started,
-        "ended_ns": time.time_ns(),
-        "start_at_ns": runner.start_at_ns,
-        "interrupted": runner.interrupted,
+        "started_ns": started_ns,
         "fleet_version": __version__,
     }
-    results = build_results(meta, [_job_meta(j) for j in plan.jobs], host_raws)
-    write_run_folder(results, plan.options.run_dir)
-    return results, exit_code(host_raws, runner.interrupted)
+
+
+def _open_folder(plan: RunPlan, meta: dict) -> RunFolder:
+    """Create the run folder (or its fallback) with run.json; point the plan at it."""
+    folder = RunFolder(plan.options.run_dir, meta["id"])
+    jobs = [_job_meta(j) for j in plan.jobs]
+    folder.create(run_record(meta, jobs, plan.hosts))
+    plan.options.run_dir = folder.path
+    plan.folder = folder
+    meta["dir"] = str(folder.path)
+    return folder
+
+
+async def execute_async(
+    plan: RunPlan, progress: Progress | None = None
+) -> tuple[dict, int]:
+    """Run the plan on every host; write the run folder; return (results, exit code).
+
+    A run folder that cannot be written sends the files to the fallback
+    (``plan.folder.problem`` says why) and makes the exit code at least 2.
+    Ctrl-C while the files are written waits for them, then stops the CLI.
+    """
+    meta = _run_meta(plan, time.time_ns())
+    folder = _open_folder(plan, meta)
+    runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.interrupt)
+    try:
+        host_raws = await runner.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    with interrupts_deferred() as pending:
+        meta.update(ended_ns=time.time_ns(), start_at_ns=runner.start_at_ns,
+                    interrupted=runner.interrupted)
+        results = build_results(meta, [_job_meta(j) for j in plan.jobs], host_raws)
+        folder.write(results)
+        plan.options.run_dir = folder.path
+    if pending:
+        raise KeyboardInterrupt(f"results saved in {folder.path}/")
+    code = exit_code(host_raws, runner.interrupted)
+    if folder.problem and code == EXIT_OK:
+        code = EXIT_FAILED
+    return results, code
 
 
 def execute(plan: RunPlan, progress: Progress | None = None) -> tuple[dict, int]:
@@ -139,6 +170,7 @@ async def check_async(
 ) -> tuple[list, int]:
     """Preflight: connect, push, compile and attach every job, open no window."""
     plan.options.check_only = True
+    _open_folder(plan, _run_meta(plan, time.time_ns()))
     runner = Runner(plan.hosts, plan.jobs, plan.options, plan.bundle, progress)
     host_raws = await runner.run()
     return host_raws, exit_code(host_raws, False)

@@ -11,13 +11,13 @@ from typing import Any
 from . import jobopts
 from .catalog import Catalog, JobSpec, RenderedJob, check_keys
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
-from .errors import InputError
+from .errors import InputError, brief
 from .limits import MAX_FORKS, check_duration
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.
 PLAY_KEYS = {"name": False, "hosts": False, "duration": True, "forks": False,
-             "ready_timeout": False, "jobs": True}
+             "ready_timeout": False, "keepalive": False, "jobs": True}
 # A catalog item has `job`; a custom item has `source` or `text` and the rest.
 JOB_ITEM_KEYS = {"job": False, "name": False, "params": False, "interval": False,
                  **{key: False for key in CUSTOM_KEYS}}
@@ -58,6 +58,7 @@ class Playbook:
     duration: float
     forks: int = DEFAULT_FORKS
     ready_timeout: float = DEFAULT_READY_TIMEOUT
+    keepalive: float | None = None  # SSH keepalive interval; None: the default
     jobs: list[PlaybookJob] = dataclasses.field(default_factory=list)
 
     def render(self, catalog: Catalog) -> list[RenderedJob]:
@@ -76,7 +77,7 @@ class Playbook:
         if job_id is None and len(ids) == 1:
             job_id = ids[0]
         if job_id not in ids:
-            what = "say which job" if job_id is None else f"no job {job_id!r}"
+            what = "say which job" if job_id is None else f"no job {brief(job_id)}"
             raise InputError(f"{what}; its jobs: {', '.join(ids)}", self.path)
         job = self.jobs[ids.index(job_id)]
         spec = job.spec or catalog.get(job.job)
@@ -102,19 +103,26 @@ class Playbook:
                    duration=parse_duration(duration), jobs=[entry])
 
 
+# The longest window (and any other duration) fleet accepts: one week. A longer
+# one is a typo that would trace until Ctrl-C. The CLI's --duration uses it too.
+MAX_KEEPALIVE_S = 300.0
+
+
 def parse_duration(value: Any, path: str | None = None, line: int | None = None,
                    what: str = "duration") -> float:
-    """Parse 10, 10s, 1.5s, 500ms, 2m or 1h into positive seconds."""
+    """Parse 10, 10s, 1.5s, 500ms, 2m or 1h into positive seconds, at most
+    limits.MAX_DURATION_S."""
     seconds = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= 40:
         match = _DURATION_RE.fullmatch(value.strip())
         if match:
             seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise InputError(f"{what} must be a positive number of seconds or a string "
-                         f"like 10s, 1.5s, 500ms, 2m, 1h; got {value!r}", path, line)
+                         f"like 10s, 1.5s, 500ms, 2m, 1h; got {brief(value)}",
+                         path, line)
     return check_duration(seconds, value, what, path, line)
 
 
@@ -132,8 +140,17 @@ def load_playbook(path: str | Path, catalog: Catalog) -> Playbook:
         ready_timeout=parse_duration(play.get("ready_timeout", DEFAULT_READY_TIMEOUT),
                                      where, line_of(play, "ready_timeout"),
                                      "ready_timeout"),
+        keepalive=_keepalive(play, where),
         jobs=_jobs(play, where, catalog),
     )
+
+
+def _keepalive(play: dict, path: str) -> float | None:
+    """The play's SSH keepalive interval, if it sets one."""
+    if "keepalive" not in play:
+        return None
+    return parse_duration(play["keepalive"], path, line_of(play, "keepalive"),
+                          "keepalive", MAX_KEEPALIVE_S)
 
 
 def apply_overrides(playbook: Playbook, duration: Any = None,
@@ -196,7 +213,7 @@ def _forks(value: Any, path: str | None, line: int | None,
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)  # from the command line
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{what} must be an integer >= 1, got {value!r}",
+        raise InputError(f"{what} must be an integer >= 1, got {brief(value)}",
                          path, line or None)
     if value > MAX_FORKS:
         raise InputError(f"{what} must be at most {MAX_FORKS}, got {value}",
@@ -264,7 +281,8 @@ def job_spec_for(item: dict, path: str, catalog: Catalog) -> JobSpec:
 def _job_id(item: dict, default: str, path: str) -> str:
     job_id = item.get("name", default)
     if not isinstance(job_id, str) or not _ID_RE.fullmatch(job_id):
-        raise InputError(f"job name {job_id!r} must be 1-64 letters, digits, '.', '_' "
+        raise InputError(f"job name {brief(job_id)} must be 1-64 letters, digits, "
+                         "'.', '_' "
                          "or '-', starting with a letter or digit (it names results)",
                          path, line_of(item, "name", line_of(item)))
     return job_id

@@ -7,14 +7,12 @@ holds them in memory.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 from fleet import wire
 from fleet.errors import InputError
@@ -38,7 +36,6 @@ __all__ = [
     "load_results",
     "load_run",
     "rederive",
-    "write_run_folder",
 ]
 
 SCHEMA = 1
@@ -157,6 +154,7 @@ def _host_entry(raw: Mapping[str, Any]) -> dict[str, Any]:
         "jobs": raw.get("jobs") or {},
         "agent": raw.get("agent") or {},
         "log": raw.get("log"),
+        "notes": list(raw.get("notes") or []),
     }
 
 
@@ -371,58 +369,8 @@ def _table_found(entry: Mapping[str, Any]) -> dict[str, dict]:
     return {host: {"rows": host_rows} for host, host_rows in rows.items()}
 
 
-def write_run_folder(results: Mapping[str, Any], run_dir: str) -> None:
-    """Write results.json (events streamed in), report.txt and report.html."""
-    from fleet.report.html import render_html
-    from fleet.report.json import dump_results
-    from fleet.report.terminal import render_text
-
-    os.makedirs(run_dir, exist_ok=True)
-    _atomic_write(
-        os.path.join(run_dir, "results.json"), lambda out: dump_results(results, out)
-    )
-    _atomic_write(
-        os.path.join(run_dir, "report.txt"), lambda out: out.write(render_text(results))
-    )
-    _atomic_write(os.path.join(run_dir, "report.html"),
-                  lambda out: out.write(render_html(results)))
-    for entry in results.get("jobs") or []:
-        if entry["kind"] == "stacks":
-            _atomic_write(os.path.join(run_dir, f"{entry['name']}.folded"),
-                          lambda out, e=entry: write_folded(e, out))
-
-
-def write_folded(entry: Mapping[str, Any], out: TextIO) -> None:
-    """Merged stacks in FlameGraph's folded format: ``frame;frame;frame count``."""
-    for row in entry.get("rows") or []:
-        out.write(f"{row['key']} {row['total']}\n")
-
-
-def _atomic_write(path: str, write: Callable[[TextIO], Any]) -> None:
-    """Write a file through a temp file in the same directory, then rename it.
-
-    Readers see either the old file or the whole new one, never a half-written one.
-    The file is readable by its owner only: events may carry commands and paths.
-    """
-    fd, tmp = tempfile.mkstemp(
-        dir=os.path.dirname(path) or ".",
-        prefix=f".{os.path.basename(path)}.",
-        suffix=".tmp",
-    )
-    try:
-        with open(fd, "w", encoding="utf-8") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def load_results(path: str) -> dict[str, Any]:
-    """Read a results.json written by write_run_folder (events as a plain list)."""
+    """Read a results.json (fleet.runfolder writes it) with events as a plain list."""
     with open(path, encoding="utf-8") as source:
         return json.load(source)
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from . import wire
 from .bundle import Bundle, source_name
+from .hostfiles import HOSTS_DIR, make_private_dir
 from .hostrun import GRACE_S, Echo, HostRun, Progress
 from .transport import HostFailure
 from .transport.base import TransportOptions
+from .transport.cache import sha256_hex
 
 __all__ = ["HostRun", "Progress", "RunOptions", "Runner"]
 
@@ -31,13 +33,13 @@ class RunOptions:
     duration_s: float
     run_dir: Path
     forks: int = 50
+    # Each host's deadline from connect to ready (playbook ready_timeout): a
+    # host later than that is left out and the others' window opens.
     ready_timeout_s: float = 120.0
     transport: TransportOptions = field(default_factory=TransportOptions)
     check_only: bool = False  # fleet check: prepare every job, open no window
     echo: Echo | None = None  # -v: where host log lines are shown live
     fail_on_lost: bool = False  # a host that lost events ends lost-events, not ok
-
-
 
 
 def _no_progress(host: str, phase: str, detail: str) -> None:
@@ -81,19 +83,22 @@ class Runner:
             text = entry.pop("source")
             name = source_name(text)
             sources[name] = text.encode()
-            plans.append(dict(entry, source_file=name))
+            plans.append(dict(entry, source_file=name,
+                              source_sha256=sha256_hex(sources[name])))
         plan = wire.message(
             "plan",
             jobs=plans,
             duration_s=self.options.duration_s,
             ready_timeout_s=self.options.ready_timeout_s,
+            start_lead_s=START_LEAD_S,
             grace_s=GRACE_S,
         )
         return plan, sources
 
     async def run(self) -> list[dict]:
         """Run every host; return their raw results in inventory order."""
-        (self.options.run_dir / "hosts").mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.options.run_dir)
+        make_private_dir(self.options.run_dir / HOSTS_DIR)
         plan, sources = self._plan()
         job_ids = [j.id for j in self.jobs]
         runs = [
@@ -116,34 +121,43 @@ class Runner:
         return [r.finish(self.interrupted, self.options.fail_on_lost) for r in runs]
 
     async def _open_window(self, runs, prepared, opened, tasks) -> None:
-        """Wait for every host to be ready (or the deadline), then set start_at."""
+        """Wait until every host is ready or out (each has its own deadline), or
+        Ctrl-C; then set start_at."""
         waiters = [asyncio.ensure_future(e.wait()) for e in prepared]
         stop = asyncio.ensure_future(self.stop.wait())
         await asyncio.wait(
             [asyncio.ensure_future(asyncio.wait(waiters)), stop],
-            timeout=self.options.ready_timeout_s,
             return_when=asyncio.FIRST_COMPLETED,
         )
         stop.cancel()
         for run, event, task in zip(runs, prepared, tasks):
             if not event.is_set():
-                run.fail(
-                    "interrupted" if self.interrupted else "timeout",
-                    "interrupted before the window"
-                    if self.interrupted
-                    else f"not ready within {self.options.ready_timeout_s:g}s",
-                )
+                run.fail("interrupted", "interrupted before the window")
                 task.cancel()
         ready = sum(r.ready for r in runs)
         self.start_at_ns = time.time_ns() + int((START_LEAD_S + 0.002 * ready) * 1e9)
         opened.set()
+
+    async def _prepare(self, run: HostRun, plan: dict, sources: dict) -> None:
+        """Prepare one host within its own ready deadline."""
+        limit = self.options.ready_timeout_s
+        try:
+            await asyncio.wait_for(
+                run.prepare(self.bundle, sources, plan, self.options), limit
+            )
+        except asyncio.TimeoutError:
+            raise HostFailure(
+                "timeout",
+                f"not ready within {limit:g}s (still at {run.phase}): "
+                "left out of the window",
+            ) from None
 
     async def _host(self, run: HostRun, forks, plan, sources, prepared, opened) -> None:
         """One host's whole life; every failure ends as its outcome."""
         try:
             try:
                 async with forks:
-                    await run.prepare(self.bundle, sources, plan, self.options)
+                    await self._prepare(run, plan, sources)
             finally:
                 prepared.set()
             await opened.wait()

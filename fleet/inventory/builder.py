@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import InputError
+from ..errors import InputError, brief
 from .layers import EMPTY, Layer, host_layers, merge
 from .model import Group, Host, Inventory, Origin
+from .patterns import MAX_HOSTS
 
 
 class Builder:
@@ -32,6 +33,9 @@ class Builder:
 
     def add_host(self, name: str, group: str) -> None:
         """Declare a host (first mention fixes its inventory order) in a group."""
+        if name not in self.host_vars and len(self.host_vars) >= MAX_HOSTS:
+            message = f"more than {MAX_HOSTS} hosts: an inventory may hold at most that"
+            raise InputError(message, self.path)
         self.host_vars.setdefault(name, {})
         self.host_origins.setdefault(name, {})
         if group not in self.host_groups.setdefault(name, []):
@@ -56,7 +60,8 @@ class Builder:
             group.priority = int(value)
         except (TypeError, ValueError):
             message = f"ansible_group_priority of group '{name}' must be a whole number"
-            raise InputError(f"{message}, got {value!r}", self.path, line) from None
+            got = f"{message}, got {brief(value)}"
+            raise InputError(got, self.path, line) from None
 
     def add_child(self, parent: str, child: str, line: int | None) -> None:
         """Make child a child group of parent, refusing loops as Ansible does."""

@@ -21,6 +21,10 @@ IGNORED_SUFFIXES = (
     ".orig", ".cfg", ".retry",
 )
 IGNORED_NAMES = re.compile(r"^\.|^host_vars$|^group_vars$|^vars_plugins$")
+# A folder that is really something else (/proc/self, a home directory) is
+# refused quickly instead of walked to the end.
+MAX_FOLDER_DEPTH = 16
+MAX_FOLDER_FILES = 2_000
 
 
 def is_ignored(name: str) -> bool:
@@ -30,7 +34,7 @@ def is_ignored(name: str) -> bool:
 
 def inventory_files(folder: Path) -> list[Path]:
     """The inventory files of a folder, in the order Ansible reads them."""
-    found = _walk(folder, set())
+    found = _walk(folder, set(), 0)
     if not found:
         raise InputError(
             "the inventory folder holds no inventory file (hidden names, "
@@ -41,12 +45,15 @@ def inventory_files(folder: Path) -> list[Path]:
     return found
 
 
-def _walk(folder: Path, seen: set[str]) -> list[Path]:
+def _walk(folder: Path, seen: set[str], depth: int) -> list[Path]:
     """Files under folder, sorted by name at each level; symlink loops cut."""
     real = os.path.realpath(folder)
     if real in seen:
         return []
     seen.add(real)
+    if depth > MAX_FOLDER_DEPTH:
+        raise InputError(f"inventory folders nest deeper than {MAX_FOLDER_DEPTH} "
+                         "levels here: is this really an inventory?", str(folder))
     try:
         names = sorted(os.listdir(folder))
     except OSError as err:
@@ -56,5 +63,13 @@ def _walk(folder: Path, seen: set[str]) -> list[Path]:
         if is_ignored(name):
             continue
         path = folder / name
-        found += _walk(path, seen) if path.is_dir() else [path]
+        try:
+            is_dir = path.is_dir()
+        except OSError as err:
+            raise InputError(f"cannot read: {err.strerror}", str(path)) from None
+        found += _walk(path, seen, depth + 1) if is_dir else [path]
+        if len(found) > MAX_FOLDER_FILES:
+            raise InputError(f"the inventory folder holds more than "
+                             f"{MAX_FOLDER_FILES} files: is this really an "
+                             "inventory?", str(folder))
     return found

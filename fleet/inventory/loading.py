@@ -63,7 +63,7 @@ def _add_file(builder: Builder, path: str) -> None:
     if path.lower().endswith(_YAML_SUFFIXES):
         read_yaml(builder, yamlsrc.load_file(path), path)
         return
-    text = _read_text(path)
+    text = yamlsrc.read_input_text(path)
     if text.startswith("#!"):
         raise InputError("this looks like an inventory script (it starts with #!); "
                          "fleet reads static YAML and INI inventories only: save "
@@ -76,16 +76,6 @@ def _add_file(builder: Builder, path: str) -> None:
         read_yaml(builder, data, path)
     else:
         read_ini(builder, text, path)
-
-
-def _read_text(path: str) -> str:
-    """A file's UTF-8 text; unreadable or binary files are InputError."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", path) from None
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", path) from None
 
 
 def _looks_like_yaml_groups(data: Any) -> bool:

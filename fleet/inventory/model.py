@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..errors import InputError
+from ..errors import InputError, brief
+from ..yamlsrc import read_input_text
 from .patterns import Selection, evaluate, split_pattern
 
 Origin = tuple[Optional[str], Optional[int]]  # (file, line) where a var was set
@@ -44,7 +44,7 @@ class Host:
     def port(self) -> int:
         """SSH port from ``ansible_port``; 22 when unset."""
         value = self.vars.get("ansible_port", 22)
-        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,5}", value.strip()):
             value = int(value)
         if type(value) is not int or not 0 < value < 65536:  # bool is no port
             raise self._bad("ansible_port", "a whole number from 1 to 65535")
@@ -104,7 +104,7 @@ class Host:
         """An error naming the host, the var, where it was set and what was wanted."""
         path, line = self.origins.get(key, (None, None))
         value = self.vars.get(key)
-        message = f"host '{self.name}': {key} must be {expected}, got {value!r}"
+        message = f"host '{self.name}': {key} must be {expected}, got {brief(value)}"
         return InputError(message, path, line)
 
 
@@ -255,8 +255,7 @@ def _limit_terms(limit: str) -> list[str]:
 def _read_limit_file(path: str) -> list[str]:
     """Host names or patterns from a limit file, one a line."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or "not UTF-8 text"
-        raise InputError(f"cannot read limit file: {reason}", path) from None
+        text = read_input_text(path)
+    except InputError as err:
+        raise InputError(f"cannot read limit file: {err.message}", path) from None
     return [line.strip() for line in text.splitlines() if line.strip()]

@@ -26,6 +26,10 @@ _BRACKETED_V6 = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::([^:]*))?")
 _SUBSCRIPT = re.compile(r"(.+)\[(?:(-?[0-9]+)|([0-9]+):([0-9]*))\]")
 _OLD_SUBSCRIPT = re.compile(r"(.+)\[[0-9]+-[0-9]*\]")
 _RANGE_HELP = "expected [START:END] or [START:END:STEP] with numbers or single letters"
+# An inventory names at most this many hosts; a range past it is a typo, and
+# expanding it would take the controller's memory.
+MAX_HOSTS = 100_000
+MAX_NUMBER_DIGITS = 18  # range bounds and ports: no arithmetic on huge numbers
 
 
 def expand_range(
@@ -35,11 +39,17 @@ def expand_range(
     match = _RANGE.search(name)
     head = name[: match.start()] if match else name
     if "[" in head or "]" in head:
-        raise InputError(f"bad host range '{name}': unbalanced brackets", path, line)
+        why = f"bad host range '{name[:60]}': unbalanced brackets"
+        raise InputError(why, path, line)
     if match is None:
         return [name]
     values = _range_values(match.group(1), name, path, line)
     tails = expand_range(name[match.end() :], path, line)
+    if len(values) * len(tails) > MAX_HOSTS:
+        raise InputError(
+            f"bad host range '{name[:60]}': it names {len(values) * len(tails)} "
+            f"hosts, more than the {MAX_HOSTS} an inventory may hold", path, line
+        )
     return [head + value + tail for value in values for tail in tails]
 
 
@@ -49,13 +59,15 @@ def _range_values(
     """The items of one range body such as ``01:20``, ``1:20:5`` or ``a:c``."""
 
     def bad(why: str) -> InputError:
-        return InputError(f"bad host range '{name}': {why}", path, line)
+        return InputError(f"bad host range '{name[:60]}': {why}", path, line)
 
     parts = spec.split(":")
     if len(parts) not in (2, 3):
         raise bad(_RANGE_HELP)
     start, end = parts[0] or "0", parts[1]  # Ansible reads a missing START as 0
     step = parts[2] if len(parts) == 3 else "1"
+    if any(len(part) > MAX_NUMBER_DIGITS for part in (start, end, step)):
+        raise bad(f"numbers of at most {MAX_NUMBER_DIGITS} digits expected")
     if not _NUMBER.fullmatch(step) or int(step) == 0:
         raise bad(f"STEP must be a whole number above 0, got '{step}'")
     if _NUMBER.fullmatch(start) and _NUMBER.fullmatch(end):
@@ -78,6 +90,10 @@ def _numeric_range(
         raise bad("a zero-padded START and END must have the same width")
     if int(start) > int(end):
         raise bad(f"START {start} is greater than END {end}")
+    count = (int(end) - int(start)) // step + 1
+    if count > MAX_HOSTS:
+        raise bad(f"it names {count} hosts, more than the {MAX_HOSTS} an "
+                  "inventory may hold")
     return [str(n).zfill(width) for n in range(int(start), int(end) + 1, step)]
 
 
@@ -106,7 +122,13 @@ def _port_number(
         return None
     if not _NUMBER.fullmatch(text):
         raise InputError(
-            f"bad host '{entry}': expected NAME or NAME:PORT with a numeric port",
+            f"bad host '{entry[:60]}': expected NAME or NAME:PORT with a numeric port",
+            path,
+            line,
+        )
+    if len(text) > 5:  # (a port is at most 65535; the range is checked at use)
+        raise InputError(
+            f"bad host '{entry[:60]}': the port has {len(text)} digits, at most 5",
             path,
             line,
         )

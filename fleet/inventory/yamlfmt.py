@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import yamlsrc
-from ..errors import InputError
+from ..errors import InputError, brief
 from .builder import Builder
 from .model import Inventory
 from .patterns import parse_host_entry
@@ -51,7 +51,8 @@ def read_yaml(builder: Builder, data: Any, path: str) -> None:
 def _yaml_group(builder: Builder, name: Any, body: Any, line: int) -> str:
     """Read one group (and, recursively, its children); return its name."""
     if not isinstance(name, str) or not name:
-        raise InputError(f"a group name must be text, got {name!r}", builder.path, line)
+        message = f"a group name must be text, got {brief(name)}"
+        raise InputError(message, builder.path, line)
     if body is not None and not isinstance(body, dict):
         expected = f"group '{name}' must be a mapping with hosts/vars/children"
         message = f"{expected}, got {_kind(body)}"
@@ -96,7 +97,7 @@ def _yaml_hosts(builder: Builder, group: str, hosts: dict) -> None:
     for entry, host_vars in hosts.items():
         line = yamlsrc.line_of(hosts, entry)
         if isinstance(entry, bool) or not isinstance(entry, (str, int)):
-            message = f"a host name must be text, got {entry!r}"
+            message = f"a host name must be text, got {brief(entry)}"
             raise InputError(message, builder.path, line)
         if host_vars is not None and not isinstance(host_vars, dict):
             message = f"host '{entry}' in group '{group}' must have a mapping of vars"
@@ -115,5 +116,6 @@ def _yaml_vars(values: dict, path: str) -> Iterator[tuple[str, Any, int]]:
     for key, value in values.items():
         line = yamlsrc.line_of(values, key)
         if not isinstance(key, str) or not key:
-            raise InputError(f"a variable name must be text, got {key!r}", path, line)
+            message = f"a variable name must be text, got {brief(key)}"
+            raise InputError(message, path, line)
         yield key, value, line

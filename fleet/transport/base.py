@@ -7,10 +7,23 @@ import shlex
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from ..resources import data_dir
 from .become import SudoPromptReader, resolve_become, sudo_argv
+from .cache import (
+    CACHE_DIR,
+    check_command,
+    parse_check,
+    problem_reason,
+    sha256_hex,
+    stale_note,
+    upload_command,
+)
 
-CACHE_DIR = ".cache/fleet"  # relative to the login user's home directory
 DEFAULT_PYTHON = "/usr/bin/python3"
+# Keepalives left unanswered before a session counts as lost: a dead or frozen
+# session is dropped about keepalive interval * (KEEPALIVE_COUNT_MAX + 1) after the
+# host last sent anything.
+KEEPALIVE_COUNT_MAX = 2
 
 
 class HostFailure(Exception):
@@ -38,18 +51,24 @@ class TransportOptions:
     become_password: str | None = field(default=None, repr=False)  # -K; never logged
     accept_new_host_keys: bool = False  # --accept-new-host-keys
     verbosity: int = 0  # -v count
+    keepalive_s: float | None = None  # playbook `keepalive:`; None: ssh_config's
     extra: dict = field(default_factory=dict)
 
 
 class AgentProcess:
     """A running agent: write lines to its stdin, read lines from stdout/stderr."""
 
-    def __init__(self, stdin, stdout, stderr, waiter, killer):
+    def __init__(self, stdin, stdout, stderr, waiter, killer, lost=None):
         self._stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
         self._waiter = waiter
         self._killer = killer
+        self._lost = lost or (lambda: None)
+
+    def lost(self) -> str | None:
+        """Why the connection under this process was lost, or None if it was not."""
+        return self._lost()
 
     async def send(self, data: bytes) -> None:
         """Write one encoded message; a closed channel is ignored (host is gone)."""
@@ -91,6 +110,7 @@ class Transport(ABC):
         self.log = log or _quiet  # connection steps, for the host log
         self.note = note or self.log  # what the user should hear about this host
         self._become = None
+        self.notes: list[str] = []  # things the host's report should mention
 
     @property
     def become(self):
@@ -108,19 +128,15 @@ class Transport(ABC):
         password = self.become.password
         if self.become.enabled and password is not None:
             stderr = SudoPromptReader(stderr, stdin, password)
-        return AgentProcess(stdin, stdout, stderr, waiter, killer)
+        return AgentProcess(stdin, stdout, stderr, waiter, killer, self.lost_reason)
 
     @abstractmethod
     async def connect(self) -> None:
         """Open the connection; raise HostFailure on failure."""
 
     @abstractmethod
-    async def cached_names(self) -> set[str]:
-        """Create the 0700 cache dir if needed and list the files it holds."""
-
-    @abstractmethod
-    async def upload(self, name: str, data: bytes) -> None:
-        """Write a file into the cache dir atomically."""
+    async def run_short(self, command: str, data: bytes | None = None) -> bytes:
+        """Run a short shell command in the login user's home; return its stdout."""
 
     @abstractmethod
     async def start(self, command: str) -> AgentProcess:
@@ -130,39 +146,77 @@ class Transport(ABC):
     async def close(self) -> None:
         """Close the connection."""
 
+    @property
+    def cache_dir(self) -> str:
+        """The host's cache dir (inventory var fleet_cache_dir), relative to home."""
+        value = self.host.vars.get("fleet_cache_dir") or CACHE_DIR
+        if not isinstance(value, str) or not value.strip() or any(
+            c in value for c in "\0\n\r"
+        ):
+            raise HostFailure(
+                "cache-error", f"fleet_cache_dir must be a path, got {value!r:.40}"
+            )
+        value = value.strip()
+        return value[2:] if value.startswith("~/") else value
+
     async def push(self, files: dict[str, bytes]) -> int:
-        """Upload the files the host's cache lacks; return bytes sent."""
-        present = await self.cached_names()
+        """Upload the files the host's cache lacks or holds altered; return bytes sent.
+
+        A cache dir that is not a private directory of the login user is a
+        cache-error: nothing is pushed to it and nothing from it runs.
+        """
+        cache = self.cache_dir
+        output = await self.run_short(check_command(cache, list(files)))
+        problem, cached = parse_check(output)
+        if problem:
+            user = getattr(getattr(self, "target", None), "user", None)
+            raise HostFailure("cache-error", problem_reason(cache, problem, user))
         sent = 0
         for name, data in files.items():
-            if name not in present:
-                await self.upload(name, data)
-                sent += len(data)
+            have = cached.get(name)
+            if have == sha256_hex(data):
+                continue
+            if have is not None:
+                self.notes.append(stale_note(name, have))
+            await self.run_short(upload_command(cache, name), data)
+            sent += len(data)
         self.bytes_pushed += sent
         return sent
 
-    def agent_command(self, bundle_name: str) -> str:
-        """Shell command running the agent, every user value quoted."""
+    def agent_command(self, bundle_name: str, digest: str) -> str:
+        """Shell command running the agent through the verifying loader.
+
+        The loader's text travels on the command line; it runs the bundle only
+        from bytes whose sha256 is ``digest``. Every user value is quoted.
+        """
         python = self.host.python or DEFAULT_PYTHON
         if python.startswith("auto"):  # Ansible's interpreter discovery modes
             python = DEFAULT_PYTHON  # the agent itself finds a Python with bcc
-        parts = [shlex.quote(python), shlex.quote(f"{CACHE_DIR}/{bundle_name}")]
+        bundle = f"{self.cache_dir}/{bundle_name}"
+        parts = [python, "-I", "-c", loader_source(), bundle, digest]
+        parts = [shlex.quote(p) for p in parts]
         parts = [shlex.quote(word) for word in sudo_argv(self.become)] + parts
         return "cd && exec " + " ".join(parts)
+
+    async def kill_agent(self, pid: int, bundle_name: str) -> None:
+        """Last resort for an agent deaf to EOF (stopped, stuck): SIGKILL by pid.
+
+        Only while that pid still runs our bundle (pids are reused).
+        """
+        check = f"grep -qsF -- {shlex.quote(bundle_name)} /proc/{int(pid)}/cmdline"
+        command = f"{check} && kill -KILL {int(pid)}"
+        if self.become.enabled:  # best effort: sudo -n (no password prompt here)
+            command = f"sudo -n -- sh -c {shlex.quote(command)}"
+        try:
+            await self.run_short(command + "; true")
+        except HostFailure:
+            pass
 
 
 def _quiet(text: str) -> None:
     """A log that keeps nothing (a transport used outside a run)."""
 
 
-def list_command() -> str:
-    """Shell command: make the private cache dir, list its files."""
-    d = shlex.quote(CACHE_DIR)
-    return f"cd && umask 077 && mkdir -p {d} && chmod 700 {d} && ls -1A {d}"
-
-
-def upload_command(name: str) -> str:
-    """Shell command: write stdin into the cache under name, atomically."""
-    final = shlex.quote(f"{CACHE_DIR}/{name}")
-    tmp = shlex.quote(f"{CACHE_DIR}/.tmp-{name}") + "-$$"
-    return f"cd && umask 077 && cat > {tmp} && mv -f {tmp} {final}"
+def loader_source() -> str:
+    """The agent's verifying bootstrap (agent/loader.py), sent with ``-c``."""
+    return (data_dir("agent") / "loader.py").read_text(encoding="utf-8")

@@ -111,7 +111,7 @@ def cache_failure(stderr: str, user: str | None = None) -> str | None:
 
 
 def command_failure(command: str, stderr: str, user: str | None) -> HostFailure:
-    """The outcome of a failed cache command (list or upload)."""
+    """The outcome of a failed short command (cache check or upload)."""
     cache = cache_failure(stderr, user)
     if cache:
         return HostFailure("cache-error", cache)

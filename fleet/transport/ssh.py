@@ -15,7 +15,7 @@ import asyncssh
 
 from ..errors import InputError
 from . import hostkeys
-from .base import HostFailure, Transport, list_command, upload_command
+from .base import KEEPALIVE_COUNT_MAX, HostFailure, Transport
 from .diagnosis import command_failure
 from .sshconfig import SSHTarget, default_identity_files, resolve_jump, resolve_target
 
@@ -120,11 +120,12 @@ class SSHTransport(Transport):
             client_keys=keys or (), ignore_encrypted=True,
             agent_path=t.agent_path, agent_identities=agent_ids,
             password=None, kbdint_auth=False,
-            keepalive_interval=t.keepalive_interval,
+            keepalive_interval=(t.keepalive_interval if self.options.keepalive_s
+                                is None else self.options.keepalive_s),
             connect_timeout=t.connect_timeout,
         )
-        if t.keepalive_count_max is not None:
-            args["keepalive_count_max"] = t.keepalive_count_max
+        args["keepalive_count_max"] = (KEEPALIVE_COUNT_MAX if t.keepalive_count_max
+                                       is None else t.keepalive_count_max)
         if t.proxy_command:
             args["proxy_command"] = t.proxy_command
         if watch:
@@ -173,7 +174,7 @@ class SSHTransport(Transport):
                       f"in {known.record_to}")
         return conn
 
-    async def _run(self, command: str, data: bytes | None = None) -> bytes:
+    async def run_short(self, command: str, data: bytes | None = None) -> bytes:
         """Run a short command; raise HostFailure if it fails."""
         try:
             result = await self.conn.run(
@@ -184,17 +185,8 @@ class SSHTransport(Transport):
         if result.exit_status != 0:
             err = (result.stderr or b"").decode("utf-8", "replace")
             user = self.target.user if self.target else None
-            raise command_failure(command, err, user)
+            raise command_failure(command[:60], err, user)
         return result.stdout or b""
-
-    async def cached_names(self) -> set[str]:
-        """List the cache dir (creating it 0700)."""
-        out = await self._run(list_command())
-        return set(out.decode("utf-8", "replace").split())
-
-    async def upload(self, name: str, data: bytes) -> None:
-        """Stream the bytes through `cat` into the cache, then rename."""
-        await self._run(upload_command(name), data)
 
     async def start(self, command: str):
         """Start the agent on one exec channel."""

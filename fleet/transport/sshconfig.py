@@ -46,7 +46,10 @@ from .sshargs import ARGS_VARS, SSHArgs, host_ssh_args
 
 DEFAULT_PORT = 22
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
-DEFAULT_KEEPALIVE_S = 15.0  # ssh_config ServerAliveInterval overrides it
+# A dead or frozen session is dropped after about 3 unanswered keepalives
+# (base.KEEPALIVE_COUNT_MAX + 1): ~15 s. ssh_config ServerAliveInterval and a
+# playbook's keepalive: override it.
+DEFAULT_KEEPALIVE_S = 5.0
 SYSTEM_CONFIG = "/etc/ssh/ssh_config"
 DEFAULT_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")  # what the README promises
 

@@ -17,7 +17,8 @@ from playwright.sync_api import sync_playwright
 from synthrun import synthetic_results
 
 from fleet.report.html import render_html
-from fleet.results import build_results, load_results, write_run_folder
+from fleet.results import build_results, load_results
+from fleet.runfolder import write_run_folder
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu",

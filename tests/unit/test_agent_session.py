@@ -9,6 +9,7 @@ that decodes every message the way the controller would, and a fake Inbox.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import queue
 import sys
@@ -473,7 +474,8 @@ def test_prepare_sends_error_and_ready(tmp_path, fake_backend, monkeypatch):
         [
             {"id": "good", "source": "int a;"},
             {"id": "bad1", "source": "int b;"},
-            {"id": "good2", "source_file": "src-1.c"},
+            {"id": "good2", "source_file": "src-1.c",
+             "source_sha256": hashlib.sha256(b"int from_file;").hexdigest()},
         ]
     )
     report = [{"probe": "p", "used": "tracepoint:a:b", "skipped": []}]
@@ -506,6 +508,21 @@ def test_prepare_sends_error_and_ready(tmp_path, fake_backend, monkeypatch):
     assert fake_backend[2].plan["source"] == "int from_file;"
     assert [j.closed for j in fake_backend] == [False, True, False]
     assert fake_backend[0].opened == (s._on_event, s._on_lost)
+
+
+@pytest.mark.parametrize("text", [b"", b"int evil;"], ids=["empty", "tampered"])
+def test_a_source_that_does_not_match_its_hash_is_never_compiled(
+    tmp_path, fake_backend, text
+):
+    (tmp_path / "src-1.c").write_bytes(text)
+    s = Session(FakeOutbox(), FakeInbox(), str(tmp_path))
+    digest = hashlib.sha256(b"int good;").hexdigest()
+    s._prepare([{"id": "j", "source_file": "src-1.c", "source_sha256": digest}])
+    assert fake_backend == []  # no job made from it
+    assert s.out.sent == [{
+        "type": "error", "job": "j", "outcome": "cache-error", "attach": [],
+        "reason": "src-1.c in the host's cache does not match its sha256 "
+        f"({len(text)} bytes)"}]
 
 
 @pytest.fixture
@@ -804,7 +821,8 @@ def test_point_unavailable_without_tracefs(monkeypatch):
     for kind in ("tracepoint", "raw_tracepoint"):
         assert (
             point_unavailable(tp("block:block_rq_issue", kind))
-            == "tracefs is not mounted"
+            == "tracefs is not mounted and could not be mounted "
+            "(mount -t tracefs none /sys/kernel/tracing as root)"
         )
     assert point_unavailable(tp("vfs_read", "kprobe")) == (
         "kprobes are not available on this kernel (no kprobe_events)"

@@ -9,7 +9,7 @@ import pytest
 
 from fleet.errors import InputError
 from fleet.inventory.model import Host
-from fleet.transport.base import TransportOptions, list_command
+from fleet.transport.base import HostFailure, TransportOptions
 from fleet.transport.become import (
     SUDO_PROMPT,
     Become,
@@ -17,6 +17,7 @@ from fleet.transport.become import (
     resolve_become,
     sudo_argv,
 )
+from fleet.transport.cache import check_command, parse_check, problem_reason
 from fleet.transport.diagnosis import (
     become_failure,
     cache_failure,
@@ -166,23 +167,26 @@ def test_agent_oserror_in_its_cache_is_a_cache_error():
         " Permission denied (EACCES)")
 
 
-def _real_shell(home: str) -> str:
-    """stderr of fleet's cache command in a real /bin/sh with HOME=home."""
-    done = subprocess.run(["/bin/sh", "-c", list_command()], env={
-        "HOME": home, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
-    assert done.returncode != 0
-    return done.stderr
+def _real_shell(home: str) -> str | None:
+    """The problem fleet's cache check prints in a real /bin/sh with HOME=home."""
+    done = subprocess.run(["/bin/sh", "-c", check_command(".cache/fleet", ["a"])],
+                          env={"HOME": home, "PATH": "/usr/bin:/bin"},
+                          capture_output=True)
+    assert done.returncode == 0
+    return parse_check(done.stdout)[0]
 
 
-def test_cache_failure_from_a_real_shell(tmp_path):
+def test_cache_check_names_home_and_cache_problems_in_a_real_shell(tmp_path):
     missing = tmp_path / "gone"
-    reason = cache_failure(_real_shell(str(missing)), "alice")
-    assert reason.startswith(f"home directory of alice {missing}")
+    reason = problem_reason(".cache/fleet", _real_shell(str(missing)), "alice")
+    assert reason == (f"home directory of alice is unusable: {missing}: No such "
+                      "file or directory (ENOENT); fleet keeps its cache in "
+                      "~/.cache/fleet")
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / ".cache").write_text("a file where a directory should be")
-    reason = cache_failure(_real_shell(str(tmp_path / "home")), "bob")
-    assert reason == ("cache ~/.cache/fleet of bob is not writable: .cache: "
-                      "Not a directory (ENOTDIR)")
+    reason = problem_reason(".cache/fleet", _real_shell(str(tmp_path / "home")), "bob")
+    assert reason.startswith("cache dir ~/.cache/fleet of bob cannot be created: ")
+    assert "Not a directory" in reason
 
 
 @pytest.mark.parametrize("stderr, want", [
@@ -213,8 +217,8 @@ def test_local_cache_error_names_path_and_errno(tmp_path, monkeypatch):
     home.write_text("")
     monkeypatch.setenv("HOME", str(home))
     transport = LocalTransport(Host("localhost", {}), TransportOptions())
-    with pytest.raises(Exception) as err:
-        asyncio.run(transport.cached_names())
+    with pytest.raises(HostFailure) as err:
+        asyncio.run(transport.push({"a": b"x"}))
     assert err.value.outcome == "cache-error"
     assert str(home) in err.value.reason and "(ENOTDIR)" in err.value.reason
 

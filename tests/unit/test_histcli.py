@@ -11,7 +11,7 @@ from histrecords import FAST_SLOTS, fixture_results, record, shifted
 from fleet.cli import main
 from fleet.errors import InputError
 from fleet.history import History
-from fleet.results import write_run_folder
+from fleet.runfolder import write_run_folder
 from fleet.runref import load_record, resolve_run
 
 

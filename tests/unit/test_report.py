@@ -15,7 +15,8 @@ import fleet.report
 from fleet.report import dump_results, render_report, render_text
 from fleet.report.findings import outcome_groups
 from fleet.report.terminal import ReportOptions, linear_lines, log2_lines
-from fleet.results import build_results, load_results, write_run_folder
+from fleet.results import build_results, load_results
+from fleet.runfolder import write_run_folder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 

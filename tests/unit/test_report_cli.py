@@ -10,7 +10,8 @@ from fleetrun import load_report_fixture
 
 from fleet.cli import main
 from fleet.report.progress import LiveProgress
-from fleet.results import build_results, write_run_folder
+from fleet.results import build_results
+from fleet.runfolder import write_run_folder
 
 
 @pytest.fixture

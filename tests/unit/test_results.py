@@ -17,8 +17,8 @@ from fleet.results import (
     build_results,
     exit_code,
     load_results,
-    write_run_folder,
 )
+from fleet.runfolder import write_run_folder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 

@@ -119,7 +119,7 @@ def test_timeouts_and_keepalive(tmp_path):
     assert resolve(config=cfg, tmp_path=tmp_path, connect_timeout=20).connect_timeout \
         == 20
     plain = resolve(tmp_path=tmp_path)
-    assert (plain.connect_timeout, plain.keepalive_interval) == (10.0, 15.0)
+    assert (plain.connect_timeout, plain.keepalive_interval) == (10.0, 5.0)
 
 
 def test_known_hosts_precedence(tmp_path):

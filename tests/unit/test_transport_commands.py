@@ -1,33 +1,46 @@
-"""Unit tests for the transport seam: shell commands (quoting), push, AgentProcess.
+"""Unit tests for the transport seam: shell commands (quoting), the verified
+cache, the verifying loader, push, AgentProcess.
 
 Every command is parsed back with shlex.split and compared argv for argv; the
-commands are also run by a real /bin/sh with HOME pointing at a temp dir.
+commands are also run by a real /bin/sh with HOME pointing at a temp dir, and
+push runs against a LocalTransport whose home is a temp dir.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import os
 import shlex
 import stat
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from fleet.inventory.model import Host
 from fleet.transport.base import (
-    CACHE_DIR,
     DEFAULT_PYTHON,
     AgentProcess,
     HostFailure,
     Transport,
     TransportOptions,
-    list_command,
+    loader_source,
+)
+from fleet.transport.cache import (
+    CACHE_DIR,
+    EMPTY_SHA256,
+    check_command,
+    parse_check,
     upload_command,
 )
+from fleet.transport.local import LocalTransport
 
 BUNDLE = "agent-0123456789abcdef0123.pyz"
+DIGEST = "ab" * 32
 
 HOSTILE = [
     "/usr/bin/python3; rm -rf /",
@@ -56,31 +69,20 @@ class FakeHost:
         self.origins = {}
 
 
-class MemoryTransport(Transport):
-    """A host whose cache dir is a dict."""
+class HomeTransport(LocalTransport):
+    """A LocalTransport whose login user's home is a temp dir."""
 
-    def __init__(self, host=None, files=None):
+    def __init__(self, home: Path, host=None):
         super().__init__(host or FakeHost(), TransportOptions())
-        self.files = dict(files or {})
-        self.uploads: list[str] = []
-        self.listed = 0
+        self.home = home
+        self.commands: list[str] = []
 
-    async def connect(self) -> None:
-        pass
-
-    async def cached_names(self) -> set[str]:
-        self.listed += 1
-        return set(self.files)
-
-    async def upload(self, name: str, data: bytes) -> None:
-        self.uploads.append(name)
-        self.files[name] = data
-
-    async def start(self, command: str) -> AgentProcess:
-        raise HostFailure("agent-crashed", "not in memory")
-
-    async def close(self) -> None:
-        pass
+    async def run_short(self, command: str, data: bytes | None = None) -> bytes:
+        self.commands.append(command)
+        done = sh(command, self.home, data or b"")
+        if done.returncode != 0:
+            raise HostFailure("agent-crashed", done.stderr.decode())
+        return done.stdout
 
 
 def sh(command: str, home: Path, data: bytes = b"") -> subprocess.CompletedProcess:
@@ -96,99 +98,89 @@ def sh(command: str, home: Path, data: bytes = b"") -> subprocess.CompletedProce
     )
 
 
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 # ---------------------------------------------------------------------------
-# constants and list_command
+# the cache check
 
 
 def test_constants():
     assert CACHE_DIR == ".cache/fleet"
     assert DEFAULT_PYTHON == "/usr/bin/python3"
+    assert EMPTY_SHA256 == sha(b"")
 
 
-def test_list_command_exact():
-    cmd = list_command()
-    assert cmd == (
-        "cd && umask 077 && mkdir -p .cache/fleet && chmod 700 .cache/fleet"
-        " && ls -1A .cache/fleet"
-    )
-    assert shlex.split(cmd) == [
-        "cd",
-        "&&",
-        "umask",
-        "077",
-        "&&",
-        "mkdir",
-        "-p",
-        ".cache/fleet",
-        "&&",
-        "chmod",
-        "700",
-        ".cache/fleet",
-        "&&",
-        "ls",
-        "-1A",
-        ".cache/fleet",
-    ]
-
-
-def test_list_command_in_a_real_shell(tmp_path):
-    first = sh(list_command(), tmp_path)
-    assert first.returncode == 0, first.stderr
-    assert first.stdout == b""
+def test_check_command_makes_a_private_dir_and_hashes_wanted_files(tmp_path):
+    first = sh(check_command(CACHE_DIR, ["a.pyz"]), tmp_path)
+    assert (first.returncode, first.stdout) == (0, b"")
     cache = tmp_path / ".cache" / "fleet"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    (cache / "agent-x.pyz").write_bytes(b"z")
-    (cache / ".hidden").write_bytes(b"h")
-    os.chmod(cache, 0o755)  # a wider mode is narrowed again
-    second = sh(list_command(), tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert sorted(second.stdout.decode().split("\n")) == ["", ".hidden", "agent-x.pyz"]
-    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    (cache / "a.pyz").write_bytes(b"zip")
+    (cache / "other").write_bytes(b"o")
+    out = sh(check_command(CACHE_DIR, ["a.pyz", "missing.c"]), tmp_path).stdout
+    assert parse_check(out) == (None, {"a.pyz": sha(b"zip")})
+
+
+@pytest.mark.parametrize(
+    "spoil, problem",
+    [
+        (lambda c, t: (t.mkdir(), c.symlink_to(t)), "is a symbolic link"),
+        (lambda c, t: c.write_bytes(b"x"), "is not a directory"),
+        (lambda c, t: (c.mkdir(), os.chmod(c, 0o755)), "has mode 755, expected 700"),
+        (lambda c, t: (c.mkdir(mode=0o700), os.chown(c, 65534, -1)),
+         "is owned by uid 65534, not by the login user"),
+    ],
+    ids=["symlink", "file", "mode", "owner"],
+)
+def test_check_command_refuses_a_cache_dir_that_is_not_private(tmp_path, spoil,
+                                                               problem):
+    if "owned" in problem and os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    (tmp_path / ".cache").mkdir()
+    cache, target = tmp_path / ".cache" / "fleet", tmp_path / "elsewhere"
+    spoil(cache, target)
+    before = os.lstat(cache)
+    found, digests = parse_check(sh(check_command(CACHE_DIR, ["a"]), tmp_path).stdout)
+    assert found is not None and found.startswith(problem), found
+    assert digests == {}
+    after = os.lstat(cache)  # nothing followed, nothing chmodded
+    assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid)
+    if target.exists():
+        assert stat.S_IMODE(target.stat().st_mode) != 0o700 or True
+
+
+def test_check_command_does_not_chmod_through_a_symlink(tmp_path):
+    target = tmp_path / "victim"
+    target.mkdir(mode=0o755)
+    os.chmod(target, 0o755)
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "fleet").symlink_to(target)
+    sh(check_command(CACHE_DIR, []), tmp_path)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("cache_dir", ["/abs/c d", "rel/it's", "$(touch PWNED)"])
+def test_check_command_quotes_the_dir_and_names(tmp_path, cache_dir):
+    cache_dir = cache_dir.replace("/abs", str(tmp_path / "abs"))
+    done = sh(check_command(cache_dir, ["x; touch PWNED", "`touch PWNED`"]), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "PWNED").exists() and not Path("/PWNED").exists()
+    made = Path(cache_dir) if cache_dir.startswith("/") else tmp_path / cache_dir
+    assert made.is_dir()
+
+
+def test_parse_check_ignores_noise():
+    good = "a" * 64
+    out = f"{good}  src-1.c\nshort  x\n\n".encode()
+    assert parse_check(out) == (None, {"src-1.c": good})
+    assert parse_check(b"problem: is a symbolic link, not a directory\n") == (
+        "is a symbolic link, not a directory", {})
 
 
 # ---------------------------------------------------------------------------
 # upload_command
-
-
-def test_upload_command_exact():
-    cmd = upload_command(BUNDLE)
-    assert cmd == (
-        f"cd && umask 077 && cat > .cache/fleet/.tmp-{BUNDLE}-$$"
-        f" && mv -f .cache/fleet/.tmp-{BUNDLE}-$$ .cache/fleet/{BUNDLE}"
-    )
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        BUNDLE,
-        "src-abc.c",
-        "a b",
-        "x'; rm -rf / #",
-        'q"uote',
-        "$(rm -rf /)",
-        "`rm -rf /`",
-        "semi;colon",
-    ],
-)
-def test_upload_command_quotes_the_name(name):
-    argv = shlex.split(upload_command(name))
-    tmp = f".cache/fleet/.tmp-{name}-$$"
-    assert argv == [
-        "cd",
-        "&&",
-        "umask",
-        "077",
-        "&&",
-        "cat",
-        ">",
-        tmp,
-        "&&",
-        "mv",
-        "-f",
-        tmp,
-        f".cache/fleet/{name}",
-    ]
 
 
 @pytest.mark.parametrize(
@@ -196,9 +188,9 @@ def test_upload_command_quotes_the_name(name):
     ["agent-1.pyz", "a b", "it's", "x; touch PWNED", "$(touch PWNED)", "`touch PWNED`"],
 )
 def test_upload_command_in_a_real_shell(tmp_path, name):
-    assert sh(list_command(), tmp_path).returncode == 0
+    assert sh(check_command(CACHE_DIR, []), tmp_path).returncode == 0
     data = b"payload \x00\xff " + name.encode()
-    done = sh(upload_command(name), tmp_path, data)
+    done = sh(upload_command(CACHE_DIR, name), tmp_path, data)
     assert done.returncode == 0, done.stderr
     cache = tmp_path / ".cache" / "fleet"
     assert os.listdir(cache) == [name]  # no temp file left behind
@@ -207,103 +199,81 @@ def test_upload_command_in_a_real_shell(tmp_path, name):
     assert not (tmp_path / "PWNED").exists() and not Path("/PWNED").exists()
 
 
+def test_upload_temp_names_differ_between_controllers():
+    one, two = upload_command(CACHE_DIR, "a.c"), upload_command(CACHE_DIR, "a.c")
+    assert one != two  # a random part on top of the shell's pid
+
+
+def test_two_uploads_at_once_leave_one_whole_file(tmp_path):
+    sh(check_command(CACHE_DIR, []), tmp_path)
+    env = {"HOME": str(tmp_path), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    big = [bytes([65 + i]) * 2_000_000 for i in range(2)]
+    procs = [subprocess.Popen(["/bin/sh", "-c", upload_command(CACHE_DIR, "f")],
+                              stdin=subprocess.PIPE, env=env) for _ in big]
+    for proc, data in zip(procs, big):
+        proc.stdin.write(data)
+    for proc in procs:
+        proc.stdin.close()
+        assert proc.wait(30) == 0
+    cache = tmp_path / ".cache" / "fleet"
+    assert os.listdir(cache) == ["f"]
+    assert (cache / "f").read_bytes() in big
+
+
 # ---------------------------------------------------------------------------
-# agent_command
+# agent_command and the loader
 
 
+def agent_argv(python, become=False, cache=CACHE_DIR):
+    head = ["cd", "&&", "exec"] + (["sudo", "-n", "--"] if become else [])
+    return head + [python, "-I", "-c", loader_source(), f"{cache}/{BUNDLE}", DIGEST]
+
+
+@pytest.mark.parametrize("become", [False, True])
 @pytest.mark.parametrize(
-    "python, become, argv",
-    [
-        (None, False, ["cd", "&&", "exec", DEFAULT_PYTHON, f".cache/fleet/{BUNDLE}"]),
-        ("", False, ["cd", "&&", "exec", DEFAULT_PYTHON, f".cache/fleet/{BUNDLE}"]),
-        (
-            None,
-            True,
-            [
-                "cd",
-                "&&",
-                "exec",
-                "sudo",
-                "-n",
-                "--",
-                DEFAULT_PYTHON,
-                f".cache/fleet/{BUNDLE}",
-            ],
-        ),
-        (
-            "/opt/py/bin/python3.12",
-            False,
-            ["cd", "&&", "exec", "/opt/py/bin/python3.12", f".cache/fleet/{BUNDLE}"],
-        ),
-        (
-            "/opt/py/bin/python3.12",
-            True,
-            [
-                "cd",
-                "&&",
-                "exec",
-                "sudo",
-                "-n",
-                "--",
-                "/opt/py/bin/python3.12",
-                f".cache/fleet/{BUNDLE}",
-            ],
-        ),
-    ]
-    + [(p, False, ["cd", "&&", "exec", p, f".cache/fleet/{BUNDLE}"]) for p in HOSTILE]
-    + [
-        (p, True, ["cd", "&&", "exec", "sudo", "-n", "--", p, f".cache/fleet/{BUNDLE}"])
-        for p in HOSTILE
-    ],
+    "python, used",
+    [(None, DEFAULT_PYTHON), ("", DEFAULT_PYTHON), ("auto_silent", DEFAULT_PYTHON),
+     ("/opt/py/bin/python3.12", "/opt/py/bin/python3.12")]
+    + [(p, p) for p in HOSTILE],
 )
-def test_agent_command_argv(python, become, argv):
-    cmd = MemoryTransport(FakeHost(python=python, become=become)).agent_command(BUNDLE)
-    assert shlex.split(cmd) == argv
+def test_agent_command_argv(python, used, become):
+    t = Transport.__new__(HomeTransport)
+    HomeTransport.__init__(t, Path("/nonexistent"), FakeHost(python, become))
+    cmd = t.agent_command(BUNDLE, DIGEST)
+    assert shlex.split(cmd) == agent_argv(used, become)
     assert cmd.startswith("cd && exec ")
     assert ("sudo -n --" in cmd) is become
 
 
-@pytest.mark.parametrize("python", HOSTILE)
-def test_agent_command_interpreter_appears_only_quoted(python):
-    cmd = MemoryTransport(FakeHost(python=python)).agent_command(BUNDLE)
-    assert cmd == f"cd && exec {shlex.quote(python)} .cache/fleet/{BUNDLE}"
-    become = MemoryTransport(FakeHost(python=python, become=True)).agent_command(BUNDLE)
-    assert (
-        become == f"cd && exec sudo -n -- {shlex.quote(python)} .cache/fleet/{BUNDLE}"
-    )
+def test_agent_command_uses_the_hosts_cache_dir():
+    host = FakeHost(vars={"fleet_cache_dir": "~/my cache;x"})
+    cmd = HomeTransport(Path("/x"), host).agent_command(BUNDLE, DIGEST)
+    assert shlex.split(cmd) == agent_argv(DEFAULT_PYTHON, cache="my cache;x")
 
 
-def test_agent_command_quotes_the_bundle_name():
-    cmd = MemoryTransport(FakeHost()).agent_command("a b;c.pyz")
-    assert shlex.split(cmd) == [
-        "cd",
-        "&&",
-        "exec",
-        DEFAULT_PYTHON,
-        ".cache/fleet/a b;c.pyz",
-    ]
+@pytest.mark.parametrize("bad", ["a\x00b", "a\nb", "", "  ", 5])
+def test_a_bad_cache_dir_var_is_a_cache_error(bad):
+    t = HomeTransport(Path("/x"), FakeHost(vars={"fleet_cache_dir": bad}))
+    if bad == "":
+        assert t.cache_dir == CACHE_DIR  # unset: the default
+        return
+    with pytest.raises(HostFailure) as failure:
+        _ = t.cache_dir
+    assert failure.value.outcome == "cache-error"
 
 
 @pytest.mark.parametrize(
-    "vars, argv_head",
+    "vars, argv_python, become",
     [
-        ({}, ["cd", "&&", "exec", DEFAULT_PYTHON]),
-        (
-            {
-                "ansible_python_interpreter": "/usr/bin/python3; rm -rf /",
-                "ansible_become": "yes",
-            },
-            ["cd", "&&", "exec", "sudo", "-n", "--", "/usr/bin/python3; rm -rf /"],
-        ),
-        (
-            {"ansible_become": "no", "ansible_python_interpreter": "/p y"},
-            ["cd", "&&", "exec", "/p y"],
-        ),
+        ({}, DEFAULT_PYTHON, False),
+        ({"ansible_python_interpreter": "/usr/bin/python3; rm -rf /",
+          "ansible_become": "yes"}, "/usr/bin/python3; rm -rf /", True),
+        ({"ansible_become": "no", "ansible_python_interpreter": "/p y"}, "/p y", False),
     ],
 )
-def test_agent_command_from_a_real_inventory_host(vars, argv_head):
-    cmd = MemoryTransport(Host("h", dict(vars))).agent_command(BUNDLE)
-    assert shlex.split(cmd) == argv_head + [f".cache/fleet/{BUNDLE}"]
+def test_agent_command_from_a_real_inventory_host(vars, argv_python, become):
+    cmd = HomeTransport(Path("/x"), Host("h", dict(vars))).agent_command(BUNDLE, DIGEST)
+    assert shlex.split(cmd) == agent_argv(argv_python, become)
 
 
 def test_agent_command_in_a_real_shell_runs_a_hostile_interpreter_path(tmp_path):
@@ -314,42 +284,117 @@ def test_agent_command_in_a_real_shell_runs_a_hostile_interpreter_path(tmp_path)
     weird.parent.mkdir()
     weird.write_text('#!/bin/sh\nprintf "%s\\n" "$PWD" "$0" "$@" > "$HOME/argv.txt"\n')
     weird.chmod(0o755)
-    cmd = MemoryTransport(FakeHost(python=str(weird))).agent_command(BUNDLE)
+    cmd = HomeTransport(tmp_path, FakeHost(python=str(weird))).agent_command(
+        BUNDLE, DIGEST)
     done = sh(cmd, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "argv.txt").read_text().split("\n") == [
-        str(tmp_path),
-        str(weird),
-        f".cache/fleet/{BUNDLE}",
-        "",
-    ]
+    lines = (tmp_path / "argv.txt").read_text().split("\n")
+    assert lines[:4] == [str(tmp_path), str(weird), "-I", "-c"]
+    assert lines[-3:] == [f".cache/fleet/{BUNDLE}", DIGEST, ""]
     assert sorted(os.listdir(tmp_path)) == ["argv.txt", weird.parent.name]
+
+
+def fake_bundle(main: str, **modules: str) -> bytes:
+    """A zipapp like the agent's: __main__.py plus agent/<name>.py modules."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("__main__.py", main)
+        zf.writestr("agent/__init__.py", "")
+        for name, text in modules.items():
+            zf.writestr(f"agent/{name}.py", text)
+    return buf.getvalue()
+
+
+def run_loader(path: Path, digest: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-I", "-c", loader_source(), str(path),
+                           digest], capture_output=True, text=True, timeout=30,
+                          cwd=path.parent)
+
+
+def test_loader_runs_a_bundle_from_the_bytes_it_verified(tmp_path):
+    # The bundle deletes itself before importing a module: that import can
+    # only come from the bytes already read and checked.
+    main = "import os, sys\nos.unlink(sys.argv[0])\nimport agent.late\n"
+    data = fake_bundle(main, late="import sys\nprint('late', sys.argv[1][:4])\n")
+    path = tmp_path / "agent-x.pyz"
+    path.write_bytes(data)
+    done = run_loader(path, sha(data))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"late {sha(data)[:4]}\n"
+
+
+@pytest.mark.parametrize("spoil", [lambda d: b"", lambda d: d[:-1] + b"!",
+                                   lambda d: fake_bundle("print('evil')")],
+                         ids=["empty", "tampered", "swapped"])
+def test_loader_refuses_a_bundle_that_does_not_match(tmp_path, spoil):
+    data = fake_bundle("print('good')")
+    path = tmp_path / "agent-x.pyz"
+    path.write_bytes(spoil(data))
+    done = run_loader(path, sha(data))
+    assert done.returncode == 86
+    assert done.stdout == ""  # nothing of it ran
+    assert "fleet-agent: cache-error:" in done.stderr
+    assert "does not match its sha256" in done.stderr
+
+
+def test_loader_source_is_small_enough_for_a_command_line():
+    assert len(loader_source()) < 8000
 
 
 # ---------------------------------------------------------------------------
 # push
 
 
-def test_push_sends_only_missing_files():
-    t = MemoryTransport(files={"agent-a.pyz": b"old"})
+def test_push_sends_missing_and_altered_files_and_notes_them(tmp_path):
+    t = HomeTransport(tmp_path)
     files = {"agent-a.pyz": b"AAAA", "src-b.c": b"bb", "src-c.c": b"ccc"}
-    assert asyncio.run(t.push(files)) == 5
-    assert t.uploads == ["src-b.c", "src-c.c"]
-    assert t.files == {"agent-a.pyz": b"old", "src-b.c": b"bb", "src-c.c": b"ccc"}
-    assert t.bytes_pushed == 5
-    assert t.listed == 1
+    assert asyncio.run(t.push(files)) == 9
+    cache = tmp_path / ".cache" / "fleet"
+    assert {p.name: p.read_bytes() for p in cache.iterdir()} == files
+    assert t.notes == []
     # a second run sends nothing already there
     assert asyncio.run(t.push(files)) == 0
-    assert t.uploads == ["src-b.c", "src-c.c"]
-    assert t.bytes_pushed == 5
-    assert asyncio.run(t.push({"src-d.c": b"dddddd"})) == 6
-    assert t.bytes_pushed == 11
+    (cache / "agent-a.pyz").write_bytes(b"EVIL")
+    (cache / "src-b.c").write_bytes(b"")
+    again = HomeTransport(tmp_path)
+    assert asyncio.run(again.push(files)) == 6
+    assert {p.name: p.read_bytes() for p in cache.iterdir()} == files
+    assert again.notes == [
+        "cached agent-a.pyz did not match its sha256: pushed again",
+        "cached src-b.c was empty: pushed again",
+    ]
+    assert again.bytes_pushed == 6
 
 
-def test_push_nothing():
-    t = MemoryTransport()
+def test_push_to_a_symlinked_cache_is_a_cache_error(tmp_path):
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / "target").mkdir()
+    (tmp_path / ".cache" / "fleet").symlink_to(tmp_path / "target")
+    t = HomeTransport(tmp_path)
+    with pytest.raises(HostFailure) as failure:
+        asyncio.run(t.push({"a": b"1"}))
+    assert failure.value.outcome == "cache-error"
+    assert "symbolic link" in failure.value.reason
+    assert list((tmp_path / "target").iterdir()) == []  # nothing pushed there
+
+
+def test_push_nothing(tmp_path):
+    t = HomeTransport(tmp_path)
     assert asyncio.run(t.push({})) == 0
-    assert t.uploads == [] and t.bytes_pushed == 0
+    assert t.bytes_pushed == 0
+
+
+def test_kill_agent_checks_the_pid_still_runs_our_bundle(tmp_path):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        t = HomeTransport(tmp_path)
+        asyncio.run(t.kill_agent(sleeper.pid, "agent-not-this.pyz"))
+        assert sleeper.poll() is None  # another program: left alone
+        asyncio.run(t.kill_agent(sleeper.pid, "sleep"))
+        assert sleeper.wait(5) == -9
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 def test_transport_is_abstract():
@@ -367,6 +412,7 @@ def test_transport_is_abstract():
 def test_transport_options_defaults():
     a, b = TransportOptions(), TransportOptions()
     assert (a.known_hosts, a.connect_timeout, a.extra) == (None, None, {})
+    assert a.keepalive_s is None
     a.extra["k"] = 1
     assert b.extra == {}  # no shared mutable default
 

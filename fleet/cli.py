@@ -46,6 +46,19 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
         help="SSH connect timeout per host, seconds (default 10)",
     )
     p.add_argument(
+        "--ready-timeout",
+        help="how long hosts may take to compile and attach, e.g. 300s "
+        "(default: the playbook's ready_timeout, else 120s)",
+    )
+    p.add_argument(
+        "--point",
+        action="append",
+        default=[],
+        metavar="[JOB.]PROBE=KIND:TARGET",
+        help="use this declared attach point for the probe on every host, "
+        "e.g. enter_read=kprobe:vfs_read to try a fallback (repeatable)",
+    )
+    p.add_argument(
         "--runs", default="runs", help="where run folders go (default ./runs)"
     )
     p.add_argument(

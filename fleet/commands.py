@@ -20,6 +20,7 @@ from .playbook import (
     load_playbook,
     parse_duration,
 )
+from .pointchoice import apply_point_choices
 from .report.check import render_check
 from .report.json import dump_results
 from .report.progress import LiveProgress
@@ -39,6 +40,10 @@ def _plan(playbook: Playbook, catalog: Catalog, args):
         if args.forks < 1:
             raise InputError(f"--forks must be at least 1, got {args.forks}")
         plan.options.forks = args.forks
+    apply_point_choices(plan.jobs, args.point)
+    if args.ready_timeout is not None:
+        plan.options.ready_timeout_s = parse_duration(args.ready_timeout,
+                                                      what="--ready-timeout")
     return plan
 
 

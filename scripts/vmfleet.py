@@ -396,13 +396,13 @@ class VMFleet:
         with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True, bufsize=1) as peer:
             try:
-                offset, _ = _clock_offset(peer, rounds=8)
-                for _ in range(3):  # each shift leaves a few ms; repeat until fine
+                offset, _ = _clock_offset(peer, rounds=16)
+                for _ in range(5):  # each shift leaves a few ms; repeat until fine
                     if abs(offset) < CLOCK_TOLERANCE_S:
                         break
                     peer.stdin.write(f"shift {-offset!r}\n")
                     peer.stdout.readline()
-                    offset, _ = _clock_offset(peer, rounds=8)
+                    offset, _ = _clock_offset(peer, rounds=16)
             finally:
                 peer.stdin.close()
                 peer.wait(timeout=30)

@@ -15,11 +15,34 @@ static __always_inline void add(int index, s64 n)
         __sync_fetch_and_add(slot, n);
 }
 
-/* Buffered reads: one call per batch of pages [index, last_index]. */
+/*
+ * Buffered reads: the pages each read() asks for, [index, last_index].
+ * filemap_get_pages() fires the tracepoint once per batch of folios it hands
+ * back, each time for the whole rest of the request, so a batch whose file and
+ * end match the thread's previous one, further on, continues a read that is
+ * already counted.
+ */
 #ifdef FLEET_USE_tracepoint__filemap__mm_filemap_get_pages
+struct batch_t {
+    u64 ino;
+    u64 index;
+    u64 last;
+    u32 dev;
+};
+BPF_TABLE("lru_hash", u32, struct batch_t, last_batch, 10240);  /* by thread */
+
 TRACEPOINT_PROBE(filemap, mm_filemap_get_pages)
 {
-    s64 pages = args->last_index - args->index + 1;
+    u32 tid = bpf_get_current_pid_tgid();
+    struct batch_t now = {.ino = args->i_ino, .index = args->index,
+                          .last = args->last_index, .dev = args->s_dev};
+    struct batch_t *prev = last_batch.lookup(&tid);
+    int continued = prev && prev->ino == now.ino && prev->dev == now.dev &&
+                    prev->last == now.last && now.index > prev->index;
+    last_batch.update(&tid, &now);
+    if (continued)
+        return 0;
+    s64 pages = now.last - now.index + 1;
     add(0, pages);
     add(2, pages);
     return 0;
@@ -27,26 +50,34 @@ TRACEPOINT_PROBE(filemap, mm_filemap_get_pages)
 #endif
 
 /*
- * Kernels without that tracepoint: the same batch from the arguments of the
- * function it sits in, filemap_get_pages(struct kiocb *iocb, size_t count,
- * ...): pages ki_pos >> 12 up to (ki_pos + count - 1) >> 12 (x86's 4 KiB
- * pages). Without BTF the read's position is unknown and taken as 0.
+ * Kernels without that tracepoint: the same pages from the read's own
+ * arguments, filemap_read(struct kiocb *iocb, struct iov_iter *iter, ...):
+ * ki_pos >> 12 up to (ki_pos + count - 1) >> 12 (x86's 4 KiB pages), none
+ * for a read that starts at or past the end of the file (the tracepoint's
+ * caller stops there too). Needs BTF for the offsets; without it reads are
+ * not counted on such kernels.
  */
-#ifdef FLEET_USE_kprobe__filemap_get_pages
+#ifdef FLEET_USE_kprobe__filemap_read
 #include <uapi/linux/ptrace.h>
 int read_kprobe(struct pt_regs *ctx)
 {
-    u64 count = PT_REGS_PARM2(ctx);
-    u64 pos = 0;
-    if (count == 0)
-        return 0;
 #ifdef FLEET_BTF
-    bpf_probe_read_kernel(&pos, sizeof(pos),
-                          (void *)PT_REGS_PARM1(ctx) + FLEET_OFF_kiocb__ki_pos);
-#endif
+    void *iocb = (void *)PT_REGS_PARM1(ctx);
+    u64 pos = 0, count = 0;
+    s64 size = 0;
+    void *file = 0, *inode = 0;
+    bpf_probe_read_kernel(&pos, sizeof(pos), iocb + FLEET_OFF_kiocb__ki_pos);
+    bpf_probe_read_kernel(&count, sizeof(count),
+                          (void *)PT_REGS_PARM2(ctx) + FLEET_OFF_iov_iter__count);
+    bpf_probe_read_kernel(&file, sizeof(file), iocb + FLEET_OFF_kiocb__ki_filp);
+    bpf_probe_read_kernel(&inode, sizeof(inode), file + FLEET_OFF_file__f_inode);
+    bpf_probe_read_kernel(&size, sizeof(size), inode + FLEET_OFF_inode__i_size);
+    if (count == 0 || (s64)pos >= size)
+        return 0;
     s64 pages = (s64)((pos + count - 1) >> 12) - (s64)(pos >> 12) + 1;
     add(0, pages);
     add(2, pages);
+#endif
     return 0;
 }
 #endif

@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -384,23 +385,71 @@ def catalog(work, ports):
     say("done", done)
 
 
+FAULT_AROUND = "/sys/kernel/debug/fault_around_bytes"
+
+
+def set_fault_around(value):
+    """Set fault-around (bytes); return the value it had."""
+    with open(FAULT_AROUND) as f:
+        before = f.read().strip()
+    with open(FAULT_AROUND, "w") as f:
+        f.write(str(value))
+    return before
+
+
 def fallbacks(work, ports):
-    """Known page-cache reads and faults, and a blocked pipe read, alone."""
+    """Known page-cache reads and faults, and a blocked pipe read, alone.
+
+    Fault-around is off (one page) while the mapping is touched: a fault on a
+    cached page is then one call of the mapping's ->fault (filemap_fault), not
+    a batch mapped around it. The pipe reader is a thread, not a process: a
+    forked child would fault in Python's own pages, one filemap fault each.
+    """
     cache_file = os.path.join(work, "cachefile")
     make_cache_file(cache_file)
     read_all(cache_file)  # into the cache: the window's reads all hit
     # The same code once before the window, so that no first-time fault on
     # Python's own pages lands in it.
-    cached_reads(cache_file)
-    strided_faults(cache_file)
+    before = set_fault_around(PAGE)
+    try:
+        cached_reads(cache_file)
+        strided_faults(cache_file)
+    finally:
+        set_fault_around(before)
     say("ready", {"director": os.getpid()})
     sys.stdin.readline()
     done = {"t0_ns": time.time_ns()}
-    done["reads"] = cached_reads(cache_file)
-    done["faults"] = strided_faults(cache_file)
-    done["pipe"] = blocked_pipe_read()
+    set_fault_around(PAGE)
+    try:
+        done["reads"] = cached_reads(cache_file)
+        done["faults"] = strided_faults(cache_file)
+    finally:
+        set_fault_around(before)
+    done["pipe"] = blocked_pipe_read_thread()
     done["t1_ns"] = time.time_ns()
     say("done", done)
+
+
+def blocked_pipe_read_thread():
+    """blocked_pipe_read's reads, from a thread named fleetpipe; its tid."""
+    data_r, data_w = os.pipe()
+    ready = threading.Event()
+    got = {}
+
+    def reader():
+        rename("fleetpipe")  # the thread's own comm
+        got["tid"] = threading.get_native_id()
+        ready.set()
+        got["bytes"] = os.read(data_r, 1) + os.read(data_r, 1)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    ready.wait()
+    time.sleep(0.05)
+    os.write(data_w, b"ab")
+    thread.join()
+    assert got["bytes"] == b"ab"
+    return got["tid"]
 
 
 def main():

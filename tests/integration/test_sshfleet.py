@@ -102,7 +102,7 @@ def test_bad_key_host_is_refused(ssh_fleet, bad_key_host):
     assert proc.returncode == 255
     assert "Host key verification failed" in proc.stderr
     # ... and it is refused for its key, not because it is down.
-    assert sshfleet.SSHFleet._banner(bad_key_host["address"], bad_key_host["port"])
+    assert sshfleet.ssh_banner(bad_key_host["address"], bad_key_host["port"])
 
 
 def test_files_in_the_fleet_dir(ssh_fleet):

@@ -104,9 +104,31 @@ def make_cache_file(path):
 
 
 def drop_cache(path):
+    """Drop the file's pages; twice, as pages still in per-CPU LRU batches stay."""
     fd = os.open(path, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    for _ in range(2):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        time.sleep(0.1)
     os.close(fd)
+
+
+def resident_pages(path):
+    """How many of the file's pages are in the page cache now (mincore)."""
+    size = os.path.getsize(path)
+    pages = (size + PAGE - 1) // PAGE
+    LIBC.mmap.restype = ctypes.c_void_p
+    LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    fd = os.open(path, os.O_RDONLY)
+    addr = LIBC.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    os.close(fd)
+    assert addr not in (None, ctypes.c_void_p(-1).value)
+    vec = (ctypes.c_ubyte * pages)()
+    try:
+        assert LIBC.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) == 0
+    finally:
+        LIBC.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size))
+    return sum(v & 1 for v in vec)
 
 
 def read_all(path):
@@ -366,6 +388,7 @@ def catalog(work, ports):
     step("retrans", retransmits, retrans_port)
     step("dd4k", dd, work, "dd4k", "4k", DD_4K)
     step("dd64k", dd, work, "dd64k", "64k", DD_64K)
+    step("cache_resident", resident_pages, cache_file)
     step("cache_miss", read_all, cache_file)
     step("cache_hit", read_all, cache_file)
     step("execs", execs, os.path.join(work, "fleettrue"))

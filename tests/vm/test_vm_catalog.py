@@ -181,7 +181,10 @@ def test_cachestat_misses_then_hits_through_kprobes(run):
     rows = events(run, "cachestat")
     assert 20 <= len(rows) <= 27  # 1 s intervals over a 25 s window
     total = {k: sum(r[k] for r in rows) for k in ("access", "miss", "hit", "evict")}
-    assert total["miss"] >= CACHE_PAGES, total
+    # Every page of the file not in the cache at the start was a miss (fadvise
+    # may leave a few behind).
+    assert run.done["cache_resident"] < CACHE_PAGES // 10, run.done
+    assert total["miss"] >= CACHE_PAGES - run.done["cache_resident"], total
     assert total["access"] >= 2 * CACHE_PAGES, total
     assert total["hit"] >= CACHE_PAGES * 0.9, total
     assert total["hit"] == total["access"] - total["miss"]

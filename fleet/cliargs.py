@@ -117,6 +117,14 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
                    help="record the host key of a host not yet in known_hosts "
                    "(like StrictHostKeyChecking accept-new); a changed key is "
                    "always refused")
+    p.add_argument("--ready-timeout", type=DURATION, metavar="DURATION",
+                   help="how long hosts may take to compile and attach, e.g. "
+                   "300s (default: the playbook's ready_timeout, else 120s)")
+    p.add_argument("--point", action="append", default=[],
+                   metavar="[JOB.]PROBE=KIND:TARGET",
+                   help="use this declared attach point for the probe on every "
+                   "host, e.g. enter_read=kprobe:vfs_read to try a fallback "
+                   "(repeatable)")
     p.add_argument("--runs", default="runs", metavar="DIR",
                    help="where run folders go (default ./runs)")
     p.add_argument("--json", action="store_true",

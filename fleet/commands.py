@@ -26,6 +26,7 @@ from .playbook import (
     load_playbook,
     parse_duration,
 )
+from .pointchoice import apply_point_choices
 from .report.check import render_check
 from .report.html import render_html
 from .report.json import dump_results
@@ -90,6 +91,9 @@ def _plan(playbook: Playbook, catalog: Catalog, args, err: Console) -> RunPlan:
     if not (getattr(args, "list_hosts", False) or getattr(args, "syntax_check", False)):
         warnings = warnings + [note] if (note := config.host_key_note()) else warnings
     _warn(err, warnings)
+    apply_point_choices(plan.jobs, args.point)
+    if args.ready_timeout is not None:
+        plan.options.ready_timeout_s = args.ready_timeout
     return plan
 
 

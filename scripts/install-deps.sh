@@ -20,6 +20,9 @@ cd "$REPO"
 
 APT_PACKAGES=(python3-bpfcc openssh-server linux-headers-cloud-amd64 bpftool
               chromium chromium-driver sudo prometheus prometheus-node-exporter)
+# The Debian 12 / kernel 6.1 test guest (scripts/vmfleet.py): qemu boots it,
+# mmdebstrap and mkfs.ext4 build its image, qemu-img makes its throwaway overlay.
+APT_PACKAGES+=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs)
 SYSTEM_PYTHON=/usr/bin/python3
 VENV="$REPO/.venv"
 STAMP="$VENV/.fleet-install-stamp"
@@ -51,8 +54,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
         policy_added=1
     fi
     trap 'if [ "$policy_added" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Wait for another apt (a parallel install) instead of failing at once.
+    apt_wait=(-o DPkg::Lock::Timeout=600)
+    apt-get "${apt_wait[@]}" update -qq
+    apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" \
+        >/dev/null
     if [ "$policy_added" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
     trap - EXIT
 fi

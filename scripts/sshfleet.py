@@ -70,6 +70,15 @@ __all__ = [
     "check_prerequisites",
     "pick_base_address",
     "stop_dir",
+    "accepting",
+    "keygen",
+    "known_hosts_name",
+    "loopback_address",
+    "process_alive",
+    "public_key",
+    "ssh_banner",
+    "ssh_client_argv",
+    "yaml_str",
 ]
 
 
@@ -92,18 +101,21 @@ def check_prerequisites(sshd: str = SSHD) -> str | None:
     return None
 
 
-def _loopback_address(base: str, index: int) -> str:
+def loopback_address(base: str, index: int) -> str:
+    """base + index as text; FleetError unless it is an IPv4 loopback address."""
     addr = ipaddress.ip_address(base) + index
     if not (isinstance(addr, ipaddress.IPv4Address) and addr.is_loopback):
         raise FleetError(f"{addr} is not a loopback address (127.0.0.0/8 only)")
     return str(addr)
 
 
-def _known_hosts_name(address: str, port: int) -> str:
+def known_hosts_name(address: str, port: int) -> str:
+    """How known_hosts names a host: the address, or [address]:port off port 22."""
     return address if port == 22 else f"[{address}]:{port}"
 
 
-def _accepting(address: str, port: int, timeout: float = 0.3) -> bool:
+def accepting(address: str, port: int, timeout: float = 0.3) -> bool:
+    """True when something accepts TCP connections on address:port."""
     try:
         with socket.create_connection((address, port), timeout=timeout):
             return True
@@ -124,8 +136,8 @@ def pick_base_address(
     if candidates is None:
         candidates = [f"127.0.{i}.0" for i in range(1, 10)]
     for base in candidates:
-        addrs = [_loopback_address(base, k) for k in range(1, n + 3)]
-        if not any(_accepting(a, port) for a in addrs):
+        addrs = [loopback_address(base, k) for k in range(1, n + 3)]
+        if not any(accepting(a, port) for a in addrs):
             return base
     raise FleetError(f"no free loopback range for {n} hosts on port {port}")
 
@@ -149,7 +161,8 @@ def _proc_state(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """True when pid exists and is not a zombie."""
     state = _proc_state(pid)
     return state is not None and state not in ("Z", "X")
 
@@ -200,7 +213,7 @@ def _sshd_pids_with_open(paths: set[str]) -> set[int]:
             except OSError:
                 continue
             if target in paths:
-                if _alive(pid):
+                if process_alive(pid):
                     found.add(pid)
                 break
     return found
@@ -213,7 +226,7 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def _keygen(path: Path, comment: str) -> None:
+def keygen(path: Path, comment: str) -> None:
     """Create an ed25519 key pair at path (reused if both halves exist)."""
     pub = path.with_name(path.name + ".pub")
     if path.exists() and pub.exists():
@@ -230,13 +243,50 @@ def _keygen(path: Path, comment: str) -> None:
     path.chmod(0o600)
 
 
-def _pubkey(path: Path) -> str:
+def public_key(path: Path) -> str:
     """'ssh-ed25519 AAAA...' (type and key, no comment) of a key's .pub file."""
     fields = path.with_name(path.name + ".pub").read_text().split()
     return f"{fields[0]} {fields[1]}"
 
 
-def _yaml_str(value: object) -> str:
+def ssh_banner(address: str, port: int) -> bool:
+    """True when address:port answers with an SSH-2.0 banner (sshd is up)."""
+    try:
+        with socket.create_connection((address, port), timeout=2) as s:
+            s.settimeout(2)
+            data = b""
+            while b"\n" not in data and len(data) < 256:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            return data.startswith(b"SSH-2.0-")
+    except OSError:
+        return False
+
+
+def ssh_client_argv(
+    key: Path, known_hosts: Path, address: str, port: int, *command: str
+) -> list[str]:
+    """argv for the OpenSSH client to run command as root, host key checked strictly."""
+    return [
+        "ssh",
+        "-F", "/dev/null",
+        "-i", str(key),
+        "-o", "IdentitiesOnly=yes",
+        "-o", f'UserKnownHostsFile="{known_hosts}"',
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes",
+        "-o", "ConnectTimeout=10",
+        "-p", str(port),
+        f"root@{address}",
+        *command,
+    ]  # fmt: skip
+
+
+def yaml_str(value: object) -> str:
+    """value as a YAML scalar that is safe for any path."""
     # JSON strings are valid YAML scalars: safe for any path.
     return json.dumps(str(value))
 
@@ -277,7 +327,7 @@ def _wait_gone(
     while pending:
         for pid in list(pending):
             proc = popens.get(pid)
-            gone = proc.poll() is not None if proc else not _alive(pid)
+            gone = proc.poll() is not None if proc else not process_alive(pid)
             if gone:
                 pending.discard(pid)
         if not pending or time.monotonic() > deadline:
@@ -527,20 +577,8 @@ class SSHFleet:
     def ssh_argv(self, host: str | dict, *command: str) -> list[str]:
         """argv for the OpenSSH client to run command on host as root, strictly."""
         h = self.host(host) if isinstance(host, str) else host
-        return [
-            "ssh",
-            "-F", "/dev/null",
-            "-i", str(self.client_key_path),
-            "-o", "IdentitiesOnly=yes",
-            "-o", f'UserKnownHostsFile="{self.known_hosts_path}"',
-            "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=10",
-            "-p", str(h["port"]),
-            f"root@{h['address']}",
-            *command,
-        ]  # fmt: skip
+        return ssh_client_argv(self.client_key_path, self.known_hosts_path,
+                               h["address"], h["port"], *command)
 
     def ssh(
         self, host: str | dict, *command: str, timeout: float = 30
@@ -570,8 +608,8 @@ class SSHFleet:
         stop_dir(d)  # a previous fleet recorded in this dir
         os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
 
-        _keygen(self.client_key_path, "sshfleet-client")
-        self.authorized_keys_path.write_text(_pubkey(self.client_key_path) + "\n")
+        keygen(self.client_key_path, "sshfleet-client")
+        self.authorized_keys_path.write_text(public_key(self.client_key_path) + "\n")
         self.pids_path.write_text(f"# id {self.tag}\n")
         if not self.detach and not self._atexit:
             atexit.register(self.stop)
@@ -601,8 +639,8 @@ class SSHFleet:
         index = len(self._hosts) + len(self._bad_hosts) + 1
         host = self._launch(name, index)
         decoy = self._need_dir() / "hosts" / name / "decoy_ed25519"
-        _keygen(decoy, f"sshfleet-decoy-{name}")
-        host["known_key"] = _pubkey(decoy)
+        keygen(decoy, f"sshfleet-decoy-{name}")
+        host["known_key"] = public_key(decoy)
         self._bad_hosts.append(host)
         try:
             self._write_known_hosts()
@@ -615,7 +653,7 @@ class SSHFleet:
 
     def _address_port(self, index: int) -> tuple[str, int]:
         """Where host number index listens."""
-        address = _loopback_address(self.base_address, 1 if self.one_address else index)
+        address = loopback_address(self.base_address, 1 if self.one_address else index)
         if self.ports and index <= len(self.ports):
             return address, self.ports[index - 1]
         return address, self.port + index if self.one_address else self.port
@@ -633,7 +671,7 @@ class SSHFleet:
 
     def _launch(self, name: str, index: int) -> dict:
         address, port = self._address_port(index)
-        if _accepting(address, port):
+        if accepting(address, port):
             raise FleetError(
                 f"{address}:{port} is already in use (another fleet still "
                 f"running? `python3 scripts/sshfleet.py stop --dir DIR`)"
@@ -641,7 +679,7 @@ class SSHFleet:
         hdir = self._need_dir().resolve() / "hosts" / name
         hdir.mkdir(parents=True, exist_ok=True)
         key = hdir / "ssh_host_ed25519_key"
-        _keygen(key, f"sshfleet-{name}")
+        keygen(key, f"sshfleet-{name}")
         cfg = hdir / "sshd_config"
         log = hdir / "sshd.log"
         pidfile = hdir / "sshd.pid"
@@ -702,7 +740,7 @@ class SSHFleet:
             "pid": proc.pid,
             "config": str(cfg),
             "log": str(log),
-            "known_key": _pubkey(key),
+            "known_key": public_key(key),
         }
 
     def add_user(self, name: str, **kwargs) -> dict:
@@ -723,7 +761,7 @@ class SSHFleet:
                         f"sshd for {h['name']} exited with {proc.returncode}: "
                         f"{self._log_tail(h)}"
                     )
-                if self._banner(h["address"], h["port"]):
+                if ssh_banner(h["address"], h["port"]):
                     break
                 if time.monotonic() > deadline:
                     raise FleetError(
@@ -731,21 +769,6 @@ class SSHFleet:
                         f"ready after {self.start_timeout}s: {self._log_tail(h)}"
                     )
                 time.sleep(0.05)
-
-    @staticmethod
-    def _banner(address: str, port: int) -> bool:
-        try:
-            with socket.create_connection((address, port), timeout=2) as s:
-                s.settimeout(2)
-                data = b""
-                while b"\n" not in data and len(data) < 256:
-                    chunk = s.recv(256)
-                    if not chunk:
-                        break
-                    data += chunk
-                return data.startswith(b"SSH-2.0-")
-        except OSError:
-            return False
 
     @staticmethod
     def _log_tail(host: dict, lines: int = 10) -> str:
@@ -757,14 +780,14 @@ class SSHFleet:
 
     def _write_known_hosts(self) -> None:
         lines = [
-            f"{_known_hosts_name(h['address'], h['port'])} {h['known_key']}"
+            f"{known_hosts_name(h['address'], h['port'])} {h['known_key']}"
             for h in self._hosts + self._bad_hosts
         ]
         self.known_hosts_path.write_text("\n".join(lines) + "\n")
 
     def _write_inventory(self) -> None:
-        key = _yaml_str(self.client_key_path)
-        known = _yaml_str(self.known_hosts_path)
+        key = yaml_str(self.client_key_path)
+        known = yaml_str(self.known_hosts_path)
 
         def group(name: str, hosts: list[dict]) -> list[str]:
             out = [f"    {name}:", "      hosts:"]

@@ -11,6 +11,10 @@
 - ``FLEET_HISTORY`` points at a session-private history file (see below).
 - ``ssh_fleet``: a session-wide fleet of 3 real sshd hosts on loopback (see
   scripts/sshfleet.py), plus one host ``badhost`` whose known_hosts key is wrong.
+- Tests marked ``vm`` are skipped unless the qemu guest can run (and its image
+  is cached or can be built); they take the end-to-end lock too.
+- ``vm_fleet``: a session-wide Debian 12 (kernel 6.1, kprobes) qemu guest, host
+  ``vm1`` (see scripts/vmfleet.py), booted on first use.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ if str(SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(SCRIPTS_DIR))
 
 import sshfleet  # noqa: E402
+import vmfleet  # noqa: E402
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 FLEET_SIZE = 3
@@ -67,6 +72,19 @@ def ssh_skip_reason() -> str | None:
     return f"sshd fleet unavailable: {why}" if why else None
 
 
+def vm_image_cache() -> Path:
+    """Where the guest image is cached: FLEET_VM_CACHE, else vmimage's default."""
+    default = vmfleet.vmimage.DEFAULT_CACHE
+    return Path(os.environ.get("FLEET_VM_CACHE", default))
+
+
+@functools.cache
+def vm_skip_reason() -> str | None:
+    """Why the qemu guest cannot run here, or None if it can."""
+    why = vmfleet.check_prerequisites(vm_image_cache())
+    return f"qemu guest unavailable: {why}" if why else None
+
+
 def _skip_or_fail(reason: str) -> None:
     """Skip on a developer machine; in CI a missing prerequisite is a failure.
 
@@ -82,7 +100,8 @@ _E2E_LOCK: list = []  # the open lock file, held until the session's process exi
 
 
 def _needs_machine(item: pytest.Item) -> bool:
-    return any(item.get_closest_marker(m) is not None for m in ("kernel", "ssh"))
+    markers = ("kernel", "ssh", "vm")
+    return any(item.get_closest_marker(m) is not None for m in markers)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -106,6 +125,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             _skip_or_fail(reason)
     if item.get_closest_marker("ssh") is not None:
         reason = ssh_skip_reason()
+        if reason:
+            _skip_or_fail(reason)
+    if item.get_closest_marker("vm") is not None:
+        reason = vm_skip_reason()
         if reason:
             _skip_or_fail(reason)
 
@@ -235,3 +258,44 @@ def _private_history(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("FLEET_HISTORY", None)
     else:
         os.environ["FLEET_HISTORY"] = old
+
+
+# ---------------------------------------------------------------------------
+# the qemu guest
+
+_VM_TIMINGS: list[dict] = []  # for the terminal summary
+
+
+@pytest.fixture(scope="session")
+def vm_fleet(tmp_path_factory: pytest.TempPathFactory):
+    """A running VMFleet: host ``vm1`` (group ``vm``), Debian 12 on kernel 6.1.
+
+    Same shape as ssh_fleet: ``inventory_path``, ``known_hosts_path``,
+    ``client_key_path``, ``hosts``, ``ssh(host, *cmd, timeout=60)``,
+    ``ssh_argv(host, *cmd)``, plus ``kernel`` (the guest's uname -r) and
+    ``timings``. ssh is forwarded to 127.0.9.1:2222 unless VMFLEET_ADDRESS /
+    VMFLEET_PORT say otherwise; the image is built on first use (about a
+    minute) and cached (FLEET_VM_CACHE). Do not stop it: the session shares it.
+    """
+    reason = vm_skip_reason()
+    if reason:
+        _skip_or_fail(reason)
+    fleet = vmfleet.VMFleet(
+        tmp_path_factory.mktemp("vmfleet"),
+        address=os.environ.get("VMFLEET_ADDRESS", vmfleet.DEFAULT_ADDRESS),
+        port=int(os.environ.get("VMFLEET_PORT", vmfleet.DEFAULT_PORT)),
+        image_cache=vm_image_cache(),
+    )
+    fleet.start()
+    _VM_TIMINGS.append(fleet.timings)
+    try:
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say what the guest cost this session: image build and boot to sshd."""
+    for timings in _VM_TIMINGS:
+        parts = ", ".join(f"{k} {v:g}" for k, v in timings.items())
+        terminalreporter.write_line(f"vm_fleet: {parts}")

@@ -49,10 +49,32 @@ def write_inventory(
         lines += [
             f"        {host['name']}:",
             f"          ansible_host: {host['address']}",
+            f"          ansible_port: {host['port']}",
         ]
     for name, hostvars in (extra or {}).items():
         lines.append(f"        {name}:")
         lines += [f"          {k}: {v}" for k, v in hostvars.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_fleets_inventory(path: Path, groups: dict) -> Path:
+    """A YAML inventory with one group per fleet ({group: fleet}), each host
+    carrying its own fleet's address, port, key and known_hosts: how sshd hosts
+    and the qemu guest go into one run."""
+    lines = ["all:", "  children:"]
+    for group, fleet in groups.items():
+        lines += [f"    {group}:", "      hosts:"]
+        for host in fleet.hosts:
+            lines += [
+                f"        {host['name']}:",
+                f"          ansible_host: {host['address']}",
+                f"          ansible_port: {host['port']}",
+                "          ansible_user: root",
+                f"          ansible_ssh_private_key_file: {fleet.client_key_path}",
+                "          ansible_python_interpreter: /usr/bin/python3",
+                f"          fleet_known_hosts: {fleet.known_hosts_path}",
+            ]
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -102,7 +102,7 @@ def test_bad_key_host_is_refused(ssh_fleet, bad_key_host):
     assert proc.returncode == 255
     assert "Host key verification failed" in proc.stderr
     # ... and it is refused for its key, not because it is down.
-    assert sshfleet.SSHFleet._banner(bad_key_host["address"], bad_key_host["port"])
+    assert sshfleet.ssh_banner(bad_key_host["address"], bad_key_host["port"])
 
 
 def test_files_in_the_fleet_dir(ssh_fleet):
@@ -222,7 +222,7 @@ def test_cli_start_stop_restart(tmp_path):
         assert all(_alive(p) for p in pids2)
 
         # A detached fleet is reachable by anyone holding the fleet dir.
-        host2 = {"name": "host2", "address": sshfleet._loopback_address(base, 2)}
+        host2 = {"name": "host2", "address": sshfleet.loopback_address(base, 2)}
         host2["port"] = 22
         assert sshfleet.SSHFleet(d).ssh(host2, "true").returncode == 0
 
@@ -257,7 +257,7 @@ def test_stop_spares_processes_it_did_not_start(tmp_path):
 def test_busy_address_is_reported(ssh_fleet, tmp_path):
     fleet = sshfleet.SSHFleet(
         tmp_path / "clash",
-        base_address=sshfleet._loopback_address(ssh_fleet.hosts[0]["address"], -1),
+        base_address=sshfleet.loopback_address(ssh_fleet.hosts[0]["address"], -1),
         port=ssh_fleet.hosts[0]["port"],
     )
     with pytest.raises(sshfleet.FleetError, match="already in use"):

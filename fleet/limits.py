@@ -42,11 +42,13 @@ def parse_timeout(value: Any, what: str = "timeout", path: str | None = None,
 
 
 def check_duration(seconds: float, value: Any, what: str, path: str | None,
-                   line: int | None) -> float:
-    """A parsed duration, refused when past MAX_DURATION_S."""
-    if seconds > MAX_DURATION_S:
-        raise InputError(f"{what} must be at most {MAX_DURATION_S / 86400:g} days "
-                         f"({MAX_DURATION_S:g}s), got {brief(value)}", path, line)
+                   line: int | None, maximum: float = MAX_DURATION_S) -> float:
+    """A parsed duration, refused when past maximum (default MAX_DURATION_S)."""
+    if seconds > maximum:
+        longest = (f"{maximum / 86400:g} days ({maximum:g}s)" if maximum >= 86400
+                   else f"{maximum:g}s")
+        raise InputError(f"{what} must be at most {longest}, got {brief(value)}",
+                         path, line)
     return seconds
 
 

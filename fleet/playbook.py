@@ -12,7 +12,7 @@ from . import jobopts
 from .catalog import Catalog, JobSpec, RenderedJob, check_keys
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError, brief
-from .limits import MAX_FORKS, check_duration
+from .limits import MAX_DURATION_S, MAX_FORKS, check_duration
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.
@@ -109,9 +109,9 @@ MAX_KEEPALIVE_S = 300.0
 
 
 def parse_duration(value: Any, path: str | None = None, line: int | None = None,
-                   what: str = "duration") -> float:
+                   what: str = "duration", maximum: float = MAX_DURATION_S) -> float:
     """Parse 10, 10s, 1.5s, 500ms, 2m or 1h into positive seconds, at most
-    limits.MAX_DURATION_S."""
+    maximum (limits.MAX_DURATION_S unless said)."""
     seconds = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
@@ -123,7 +123,7 @@ def parse_duration(value: Any, path: str | None = None, line: int | None = None,
         raise InputError(f"{what} must be a positive number of seconds or a string "
                          f"like 10s, 1.5s, 500ms, 2m, 1h; got {brief(value)}",
                          path, line)
-    return check_duration(seconds, value, what, path, line)
+    return check_duration(seconds, value, what, path, line, maximum)
 
 
 def load_playbook(path: str | Path, catalog: Catalog) -> Playbook:

@@ -53,7 +53,7 @@ def explain_agent_exit(lines: list[str], lost: str | None) -> HostFailure:
     """The outcome of an agent that ended before it should have."""
     if lost:
         return HostFailure(
-            "connection-lost", f"the SSH connection broke during the run: {lost}"
+            "connection-lost", f"SSH session lost during the run ({lost})"
         )
     become = become_failure(lines)
     if become:

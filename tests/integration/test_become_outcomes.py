@@ -164,7 +164,7 @@ def test_killed_ssh_session_is_connection_lost(ssh_fleet, tmp_path):
     results = load_results(run_dir_of(runs) / "results.json")
     lost = results["hosts"][victim["name"]]
     assert lost["outcome"] == "connection-lost", lost["reason"]
-    assert "SSH connection broke" in lost["reason"]
+    assert "SSH session lost" in lost["reason"]
     assert results["hosts"][other["name"]]["outcome"] == "ok"
     deadline = time.monotonic() + 20  # the agent sees EOF and exits on its own
     while agent_pids() and time.monotonic() < deadline:

@@ -206,3 +206,14 @@ def test_for_job_rejects_bad_cli_values(catalog: Catalog, params: dict,
 def test_for_job_unknown_job(catalog: Catalog) -> None:
     with pytest.raises(InputError, match="unknown job .zzz.; known jobs: lat, snoop"):
         Playbook.for_job(catalog, "zzz", {})
+
+
+def test_keepalive_is_a_bounded_duration(tmp_path):
+    catalog = Catalog.default()
+    book = tmp_path / "pb.yaml"
+    book.write_text("name: k\nkeepalive: 2s\nduration: 1s\njobs:\n  - job: syncsnoop\n")
+    assert load_playbook(book, catalog).keepalive == 2.0
+    book.write_text("name: k\nkeepalive: 1h\nduration: 1s\njobs:\n  - job: syncsnoop\n")
+    with pytest.raises(InputError) as err:
+        load_playbook(book, catalog)
+    assert err.value.line == 2 and "at most 300s" in err.value.message

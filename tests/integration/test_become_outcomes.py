@@ -9,6 +9,7 @@ key (one shared AuthorizedKeysFile).
 from __future__ import annotations
 
 import os
+import shutil
 import secrets
 import signal
 import sys
@@ -107,8 +108,10 @@ def test_become_without_password_or_without_sudo(ssh_fleet, fresh_ssh_fleet, use
     # A host whose sessions find no sudo on PATH (as on a host without it).
     tools = tmp_path / "bin"
     tools.mkdir()
-    for tool in ("mkdir", "chmod", "ls", "cat", "mv"):
-        os.symlink(f"/usr/bin/{tool}", tools / tool)
+    # What fleet's own commands use (the cache check, upload, kill), but no sudo.
+    for tool in ("sh", "mkdir", "chmod", "ls", "cat", "mv", "rm", "id", "stat",
+                 "sha256sum", "tr", "grep", "kill"):
+        os.symlink(shutil.which(tool), tools / tool)
     bare = fresh_ssh_fleet(1, session_env={"host1": {"PATH": str(tools)}})
     inv = inventory(tmp_path / "inv.ini", ssh_fleet, {
         "needs-password": {"ansible_user": users["password"], "ansible_become": "yes"},

@@ -60,7 +60,9 @@ def test_every_host_uses_the_sync_tracepoint(run):
 def test_every_host_reports_two_gaps_of_100ms(run):
     job = run["results"]["jobs"][0]
     assert (job["name"], job["kind"]) == ("sync_perf_output", "events")
-    assert job["params"] == {"max_gap_ms": 1000, "per_process": True}
+    # buffer_pages: every job with an events output has it (perf buffer size).
+    assert job["params"] == {"max_gap_ms": 1000, "per_process": True,
+                             "buffer_pages": 64}
     assert [c["field"] for c in job["columns"]] == ["comm", "pid", "gap_us"]
     assert job["lost"] == {}
     for host in run["hosts"]:

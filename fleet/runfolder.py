@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
 import signal
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from .atomicfile import atomic_write
 from .errors import FleetError, InputError
 from .hostfiles import HOSTS_DIR, events_name, log_name, make_private_dir
 from .hostrecord import HostRecord, replay_log
@@ -54,7 +54,7 @@ class RunFolder:
     def _create_at(path: Path, record: Mapping[str, Any]) -> None:
         make_private_dir(path)
         make_private_dir(path / HOSTS_DIR)
-        _atomic_write(path / RUN_RECORD,
+        atomic_write(path / RUN_RECORD,
                       lambda out: json.dump(record, out, default=str))
 
     def write(self, results: dict) -> None:
@@ -102,12 +102,12 @@ def write_run_folder(results: Mapping[str, Any], run_dir: Path) -> None:
     """Write results.json (events streamed in), report.txt and report.html."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _atomic_write(run_dir / "results.json", lambda out: dump_results(results, out))
-    _atomic_write(run_dir / "report.txt", lambda out: out.write(render_text(results)))
-    _atomic_write(run_dir / "report.html", lambda out: out.write(render_html(results)))
+    atomic_write(run_dir / "results.json", lambda out: dump_results(results, out))
+    atomic_write(run_dir / "report.txt", lambda out: out.write(render_text(results)))
+    atomic_write(run_dir / "report.html", lambda out: out.write(render_html(results)))
     for entry in results.get("jobs") or []:
         if entry["kind"] == "stacks":
-            _atomic_write(run_dir / f"{entry['name']}.folded",
+            atomic_write(run_dir / f"{entry['name']}.folded",
                           lambda out, e=entry: write_folded(e, out))
 
 
@@ -115,25 +115,6 @@ def write_folded(entry: Mapping[str, Any], out: TextIO) -> None:
     """Merged stacks in FlameGraph's folded format: ``frame;frame;frame count``."""
     for row in entry.get("rows") or []:
         out.write(f"{row['key']} {row['total']}\n")
-
-
-def _atomic_write(path: Path, write: Callable[[TextIO], Any]) -> None:
-    """Write a file through a temp file in the same folder, then rename it.
-
-    Readers see the old file or the whole new one. Owner-only (0600): events
-    may carry commands and paths.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with open(fd, "w", encoding="utf-8") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

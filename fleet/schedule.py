@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fleet.atomicfile import atomic_write
 from fleet.errors import InputError
 
 __all__ = [
@@ -213,10 +214,7 @@ def install_units(schedule: Schedule, unit_dir: str | os.PathLike) -> list[Path]
                              "remove it or pick another playbook name")
     unit_dir.mkdir(parents=True, exist_ok=True)
     for path, text in zip(paths, (service_text(schedule), timer_text(schedule))):
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text)
-        tmp.chmod(0o644)
-        os.replace(tmp, path)
+        atomic_write(path, lambda out, text=text: out.write(text), mode=0o644)
     return paths
 
 

@@ -23,17 +23,16 @@ What a run gives (labels ``host``, ``job``, ``key`` for keyed outputs, and
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from fleet.atomicfile import atomic_write
 from fleet.merge import approx_sum, slot_range, sum_slots
 
 __all__ = ["Family", "run_families", "textfile_name", "to_openmetrics",
@@ -302,16 +301,5 @@ def write_textfile(record: Mapping, directory: str | os.PathLike) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / textfile_name(record["run"].get("playbook") or "")
     text = to_prometheus(run_families(record))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with open(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fchmod(out.fileno(), 0o644)
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda out: out.write(text), mode=0o644)
     return path

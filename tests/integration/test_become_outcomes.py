@@ -9,8 +9,8 @@ key (one shared AuthorizedKeysFile).
 from __future__ import annotations
 
 import os
-import shutil
 import secrets
+import shutil
 import signal
 import sys
 import time

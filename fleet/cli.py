@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from rich.console import Console
 
-from .errors import FleetError
+from .errors import FleetError, SpellingWarning
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 99
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True, emoji=False,
                   width=80 if not sys.stderr.isatty() else None)
+    _show_spelling_warnings(err)
     try:
         from . import commands
 
@@ -118,6 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `fleet jobs | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+
+
+def _show_spelling_warnings(err: Console) -> None:
+    """Print old-spelling warnings as one `fleet: warning:` paragraph each."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SpellingWarning):
+            err.print(f"fleet: warning: {message}", markup=False, highlight=False)
+        else:
+            _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 if __name__ == "__main__":

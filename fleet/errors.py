@@ -21,3 +21,15 @@ class InputError(FleetError):
         if self.path:
             where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
         return f"{where}{self.message}"
+
+
+class SpellingWarning(FutureWarning):
+    """An old spelling that still works (a job schema key renamed, a form merged)."""
+
+
+def warn_spelling(message: str, path: str | None, line: int | None) -> None:
+    """Warn, naming file:line, that an old spelling was read; it still works."""
+    import warnings
+
+    where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+    warnings.warn(SpellingWarning(f"{where}{message}"), stacklevel=3)

@@ -22,7 +22,8 @@ def describe_job(spec: JobSpec) -> str:
         lines.append("  (none)")
     for name, param in spec.params.items():
         default = "none" if param.default is None else repr(param.default)
-        lines += _wrap(f"{name} ({param.expected()}; default {default})", "  ")
+        bcc = f"; bcc {param.bcc}" if param.bcc else ""
+        lines += _wrap(f"{name} ({param.expected()}; default {default}{bcc})", "  ")
         if param.help:
             lines += _wrap(param.help, "      ")
     lines += ["", "attach (each probe tries its points in order on the host):"]

@@ -168,6 +168,7 @@ class ParamSpec:
     max: float | None = None
     pattern: str | None = None
     max_len: int = DEFAULT_MAX_LEN
+    bcc: str | None = None  # the bcc tool's option this param stands for, e.g. -p PID
 
     def expected(self) -> str:
         """Describe in words which values this param accepts."""
@@ -342,7 +343,7 @@ def parse_param_spec(name: Any, decl: Any, path: str) -> ParamSpec:
     if ptype not in PARAM_TYPES:
         raise InputError(f"param {name!r} has type {ptype!r}; expected one of "
                          f"{', '.join(PARAM_TYPES)}", path, line_of(decl, "type", line))
-    _check_decl_keys(name, decl, {"type", "default", "help",
+    _check_decl_keys(name, decl, {"type", "default", "help", "bcc",
                                   *_EXTRA_KEYS.get(ptype, ())}, path)
     spec = ParamSpec(
         name=name, type=ptype, help=_decl_help(name, decl, path),
@@ -350,6 +351,7 @@ def parse_param_spec(name: Any, decl: Any, path: str) -> ParamSpec:
         max=_decl_bound(name, decl, "max", path),
         pattern=_decl_pattern(name, decl, ptype, path),
         max_len=_decl_max_len(name, decl, path),
+        bcc=_decl_bcc(name, decl, path),
     )
     default = decl.get("default")
     if not spec.accepts(default):
@@ -375,6 +377,14 @@ def _decl_help(name: str, decl: dict, path: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"help of param {name!r} must be a string", path,
                          line_of(decl, "help"))
+    return text
+
+
+def _decl_bcc(name: str, decl: dict, path: str) -> str | None:
+    text = decl.get("bcc")
+    if text is not None and (not isinstance(text, str) or not text.startswith("-")):
+        raise InputError(f"bcc of param {name!r} must be the bcc tool's option, "
+                         f"like '-p PID', got {text!r}", path, line_of(decl, "bcc"))
     return text
 
 

@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .catalog import Catalog, JobSpec, RenderedJob, check_keys
+from .catalog import Catalog, JobSpec, RenderedJob
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError
+from .yamlcheck import check_keys
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.

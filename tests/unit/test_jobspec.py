@@ -1,0 +1,154 @@
+"""The one job schema: built-in jobs render, custom jobs move into bpf/ by copying."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fleet.catalog import Catalog
+from fleet.errors import InputError, SpellingWarning
+from fleet.jobdoc import describe_job
+from fleet.playbook import load_playbook
+
+REPO = Path(__file__).resolve().parents[2]
+TUTORIAL = sorted((REPO / "examples" / "tutorial").glob("*/playbook.yaml"))
+BUILTIN = Catalog.default()
+
+
+@pytest.mark.parametrize("name", BUILTIN.names())
+def test_every_builtin_job_renders_with_default_params(name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no old spellings in bpf/ either
+        spec = BUILTIN.get(name)
+        job = spec.render({}, name)
+    assert spec.summary and not spec.summary.startswith("job ")
+    assert job.source.strip() and "{{" not in job.source and "{%" not in job.source
+    assert job.attach and all(slot["points"] for slot in job.attach)
+    for slot in job.attach:
+        for point in slot["points"]:
+            assert "template" not in point and "{{" not in point["target"]
+    assert job.outputs and all(o["name"] and o["kind"] for o in job.outputs)
+    assert all(len(line) <= 80 for line in describe_job(spec).splitlines())
+
+
+def test_every_builtin_param_names_its_bcc_option_or_none() -> None:
+    for name in BUILTIN.names():
+        for param in BUILTIN.get(name).params.values():
+            assert param.bcc is None or re.fullmatch(r"(-\w|--[\w-]+)( \S+)?( \(.*\))?",
+                                                      param.bcc), (name, param)
+
+
+def item_of(book: Path) -> dict:
+    """The first (only) jobs item of a tutorial playbook, as plain YAML data."""
+    [item] = yaml.safe_load(book.read_text())["jobs"]
+    return item
+
+
+@pytest.mark.parametrize("book", TUTORIAL, ids=lambda p: p.parent.name)
+def test_a_custom_job_moves_into_bpf_by_copying(tmp_path: Path, book: Path) -> None:
+    """A playbook's inline job is a job.yaml plus name: and source:/text:."""
+    item = item_of(book)
+    job_dir = tmp_path / "bpf" / item["name"]
+    job_dir.mkdir(parents=True)
+    shutil.copy(book.parent / item["source"], job_dir)
+    folder = {k: v for k, v in item.items() if k != "name"}
+    (job_dir / "job.yaml").write_text(yaml.safe_dump(folder, sort_keys=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inline = load_playbook(book, BUILTIN).render(BUILTIN)[0].to_plan()
+        copied = Catalog([tmp_path / "bpf"]).get(item["name"]).render(
+            {}, item["name"]).to_plan()
+    assert copied == inline
+
+
+def write_job(base: Path, yaml_text: str, c_text: str = "int f(void *c) { return 0; }")\
+        -> Catalog:
+    (base / "j").mkdir(parents=True, exist_ok=True)
+    (base / "j" / "job.yaml").write_text(yaml_text)
+    (base / "j" / "program.bpf.c").write_text(c_text)
+    return Catalog([base])
+
+
+def test_old_spellings_in_job_yaml_warn_too(tmp_path: Path) -> None:
+    catalog = write_job(tmp_path, (
+        "summary: s\nattach:\n  - probe: p\n    first_of:\n"
+        "      - perf_event: software:cpu-clock\n        fn: f\n        freq: 99\n"
+        "outputs:\n  - hist: {map: dist}\n"))
+    with pytest.warns(SpellingWarning) as caught:
+        job = catalog.get("j").render({}, "j")
+    lines = sorted(int(str(w.message).split(":")[1]) for w in caught)
+    assert lines == [4, 5, 7, 9]
+    assert job.attach[0]["points"] == [{"kind": "perf_event", "fn": "f", "freq": 99,
+                                        "target": "software:cpu-clock"}]
+    assert job.outputs[0]["kind"] == "histogram"
+
+
+TEMPLATED = """\
+summary: s
+params:
+  event: {type: str, pattern: "[a-z_]+:[a-z_]+", default: "sched:sched_switch"}
+  function: {type: str, pattern: "[a-z_*]+", default: null}
+attach:
+  - probe: hit
+    tracepoint: "{{ event }}"
+    fn: f
+    when: not function
+  - probe: func
+    kprobe: "{{ function }}"
+    fn: f
+    when: function
+outputs:
+  - {kind: table, map: counts}
+"""
+
+
+def test_attach_targets_may_come_from_params(tmp_path: Path) -> None:
+    spec = write_job(tmp_path, TEMPLATED).get("j")
+    assert spec.render({}, "j").attach[0]["points"] == [
+        {"kind": "tracepoint", "target": "sched:sched_switch", "fn": "f"}]
+    assert spec.render({"event": "irq:softirq_entry"}, "j").attach[0]["points"][0][
+        "target"] == "irq:softirq_entry"
+    [func] = spec.render({"function": "vfs_*"}, "j").attach
+    assert func["points"] == [{"kind": "kprobe", "target": "vfs_*", "fn": "f",
+                               "pattern": True}]
+
+
+def test_a_rendered_target_is_checked_like_a_written_one(tmp_path: Path) -> None:
+    text = TEMPLATED.replace('"[a-z_]+:[a-z_]+"', '"[a-z_:]+"')
+    spec = write_job(tmp_path, text).get("j")
+    with pytest.raises(InputError) as err:
+        spec.render({"event": "sched_switch"}, "j")
+    assert err.value.message == ("tracepoint target must look like category:name, "
+                                 "got 'sched_switch'")
+    assert (err.value.path, err.value.line) == (str(tmp_path / "j" / "job.yaml"), 6)
+
+
+def test_job_yaml_may_name_its_source_or_carry_text(tmp_path: Path) -> None:
+    catalog = write_job(tmp_path, "source: mine.c\noutputs: [{kind: trace}]\n")
+    (tmp_path / "j" / "mine.c").write_text("TRACEPOINT_PROBE(sched, sched_switch) "
+                                           "{ return 0; }\n")
+    job = catalog.get("j").render({}, "j")
+    assert job.source_name == "mine.c" and job.summary == "job j"
+    assert job.attach[0]["points"][0]["target"] == "sched:sched_switch"
+    inline = write_job(tmp_path / "b", "text: |\n  int a;\n  {{ nope }}\n"
+                       "outputs: [{kind: trace}]\n").get("j")
+    with pytest.raises(InputError) as err:
+        inline.render({}, "j")
+    assert (err.value.line, "'nope' is undefined" in err.value.message) == (3, True)
+
+
+def test_bcc_option_of_a_param_is_shown_by_fleet_jobs(tmp_path: Path) -> None:
+    spec = write_job(tmp_path, (
+        "summary: s\nparams:\n  pid: {type: int, default: null, bcc: -p PID, "
+        "help: only this process}\nattach: [{tracepoint: 'a:b'}]\n"
+        "outputs: [{kind: trace}]\n")).get("j")
+    assert spec.params["pid"].bcc == "-p PID"
+    assert "pid (an integer; default none; bcc -p PID)" in describe_job(spec)
+    with pytest.raises(InputError, match="bcc of param 'pid' must be"):
+        write_job(tmp_path / "x", "params:\n  pid: {type: int, bcc: 3}\n"
+                  "outputs: [{kind: trace}]\n").get("j")

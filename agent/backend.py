@@ -9,7 +9,7 @@ import os
 import tempfile
 import threading
 
-from agent import btf, probes, proginfo, tracebuf
+from agent import btf, include, probes, proginfo, tracebuf
 from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surface)
     PERF_EVENTS,
     JobError,
@@ -119,7 +119,7 @@ class BccJob(OutputReader):
             try:
                 return BPF(
                     text=self.source_text(),
-                    cflags=cflags,
+                    cflags=cflags + include.cflags(self.cache_dir),
                     usdt_contexts=list(usdt_contexts),
                 )
             except Exception as err:  # bcc raises plain Exception

@@ -7,6 +7,8 @@
  * offsets when the host has BTF, else it is 0.
  */
 
+#include <fleet.h>
+
 #define ARGS_SIZE 256   /* the args field, NUL included; a power of two */
 #define MAX_ARGS 16     /* the path plus argv[1..15] */
 
@@ -130,13 +132,7 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
 static __always_inline u32 parent_tgid(void)
 {
 #ifdef FLEET_BTF
-    char *task = (char *)bpf_get_current_task();
-    char *parent = NULL;
-    u32 ppid = 0;
-    bpf_probe_read_kernel(&parent, sizeof(parent), task + FLEET_OFF_task_struct__real_parent);
-    if (parent)
-        bpf_probe_read_kernel(&ppid, sizeof(ppid), parent + FLEET_OFF_task_struct__tgid);
-    return ppid;
+    return fleet_parent_tgid();
 #else
     return 0;
 #endif
@@ -160,12 +156,9 @@ static __always_inline int on_exit(void *ctx, long ret)
     ev->ppid = parent_tgid();
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
 {% if comm %}
-    #pragma unroll
-    for (int i = 0; i < sizeof(wanted_comm); i++) {
-        if (ev->comm[i] != wanted_comm[i]) {
-            pending.delete(&tgid);
-            return 0;
-        }
+    if (!fleet_comm_is(ev->comm, wanted_comm)) {
+        pending.delete(&tgid);
+        return 0;
     }
 {% endif %}
     events.perf_submit(ctx, ev, sizeof(*ev));

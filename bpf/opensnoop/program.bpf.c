@@ -6,6 +6,8 @@
  * first member is the u64 flags (uapi, stable).
  */
 
+#include <fleet.h>
+
 #define PATH_SIZE 256
 
 struct start {
@@ -50,13 +52,8 @@ static __always_inline int on_enter(const char *path, u32 flags)
         return 0;
 {% endif %}
 {% if comm %}
-    char comm[16] = {};
-    bpf_get_current_comm(&comm, sizeof(comm));
-    #pragma unroll
-    for (int i = 0; i < sizeof(wanted_comm); i++) {
-        if (comm[i] != wanted_comm[i])
-            return 0;
-    }
+    if (!fleet_current_comm_is(wanted_comm))
+        return 0;
 {% endif %}
     struct start s = {.ts = bpf_ktime_get_ns(), .path = path, .flags = flags};
     starts.update(&id, &s);

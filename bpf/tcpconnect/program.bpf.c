@@ -7,13 +7,7 @@
  * Addresses travel as 16 bytes: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
  */
 
-#define FLEET_IPPROTO_TCP 6
-#define FLEET_AF_INET 2
-#define FLEET_AF_INET6 10
-#define FLEET_TCP_ESTABLISHED 1
-#define FLEET_TCP_SYN_SENT 2
-#define FLEET_TCP_SYN_RECV 3
-#define FLEET_TCP_CLOSE 7
+#include <fleet.h>
 
 struct attempt {
     u64 start;
@@ -36,28 +30,6 @@ struct event {
 
 BPF_HASH(attempts, u64, struct attempt, 10240);
 BPF_PERF_OUTPUT(events);
-
-/* Copy the tracepoint's addresses for either family into 16-byte fields. */
-static __always_inline int copy_addrs(struct event *ev, u16 family,
-                                      const void *s4, const void *d4,
-                                      const void *s6, const void *d6)
-{
-    if (family == FLEET_AF_INET) {
-        ev->ipver = 4;
-        ev->saddr[10] = ev->saddr[11] = 0xff;
-        ev->daddr[10] = ev->daddr[11] = 0xff;
-        bpf_probe_read_kernel(&ev->saddr[12], 4, s4);
-        bpf_probe_read_kernel(&ev->daddr[12], 4, d4);
-        return 1;
-    }
-    if (family == FLEET_AF_INET6) {
-        ev->ipver = 6;
-        bpf_probe_read_kernel(&ev->saddr, 16, s6);
-        bpf_probe_read_kernel(&ev->daddr, 16, d6);
-        return 1;
-    }
-    return 0;
-}
 
 /* connect() moved the socket to SYN_SENT: remember who, and when. */
 static __always_inline void note_attempt(u64 sk, u16 dport)
@@ -99,8 +71,9 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
     ev.pid = a->pid;
     __builtin_memcpy(&ev.comm, a->comm, sizeof(ev.comm));
     attempts.delete(&sk);
-    if (!copy_addrs(&ev, args->family, args->saddr, args->daddr,
-                    args->saddr_v6, args->daddr_v6))
+    ev.ipver = fleet_copy_addrs(ev.saddr, ev.daddr, args->family, args->saddr,
+                                args->daddr, args->saddr_v6, args->daddr_v6);
+    if (!ev.ipver)
         return 0;
     ev.sport = args->sport;
     ev.dport = args->dport;

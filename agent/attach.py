@@ -51,6 +51,10 @@ def point_unavailable(point):
     if kind in ("kprobe", "kretprobe"):
         if not facts.kprobes_available():
             return "kprobes are not available on this kernel (no kprobe_events)"
+        if point.get("pattern"):
+            if not _kernel_symbol_matches(glob_regex(target)):
+                return "no kernel function matches %s" % target
+            return None
         if not _kernel_symbol_exists(target):
             return "no kernel function %s" % target
         return None
@@ -91,6 +95,27 @@ def _kernel_symbol_exists(name):
             return any(line.split()[2] == name for line in f if name in line)
     except (OSError, IndexError):
         return False
+
+
+def glob_regex(glob):
+    """A target glob (``vfs_*``, ``tcp_?et*``) as the anchored regex BCC matches."""
+    return "^%s$" % "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob
+    )
+
+
+def _kernel_symbol_matches(regex):
+    """True when some function in /proc/kallsyms matches the regex."""
+    match = re.compile(regex).match
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[1] in "tTwW" and match(fields[2]):
+                    return True
+    except OSError:
+        pass
+    return False
 
 
 def choose_points(attach):

@@ -16,6 +16,7 @@ from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surf
     _kernel_symbol_exists,
     _raw_tp_exists,
     choose_points,
+    glob_regex,
     point_label,
     point_unavailable,
     resolve_cflags,
@@ -136,10 +137,12 @@ class BccJob(OutputReader):
                 self.bpf.attach_tracepoint(tp=target, fn_name=fn)
             elif kind == "raw_tracepoint":
                 self.bpf.attach_raw_tracepoint(tp=target, fn_name=fn)
-            elif kind == "kprobe":
-                self.bpf.attach_kprobe(event=target, fn_name=fn)
-            elif kind == "kretprobe":
-                self.bpf.attach_kretprobe(event=target, fn_name=fn)
+            elif kind in ("kprobe", "kretprobe"):
+                attach = getattr(self.bpf, "attach_" + kind)
+                if point.get("pattern"):  # a glob: every matching function
+                    attach(event_re=glob_regex(target), fn_name=fn)
+                else:
+                    attach(event=target, fn_name=fn)
             elif kind in ("uprobe", "uretprobe"):
                 probes.attach_uprobe(self.bpf, point, self.notes)
             elif kind == "perf_event":

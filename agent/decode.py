@@ -76,13 +76,25 @@ class Decoders:
 
     def apply(self, record, decode):
         """Decode fields in place; a renaming decoder D turns field F into field D."""
+        from agent import names
+
         for field, decoder in (decode or {}).items():
             if field in record:
                 if decoder not in wire.DECODERS:
                     continue  # the catalog refuses unknown decoders; be safe anyway
-                value = getattr(self, decoder)(record.pop(field))
+                if decoder == "usym":  # an address means something in its process
+                    value = names.usym(record.pop(field), record.get("pid", -1))
+                elif decoder in NAMED:
+                    value = getattr(names, NAMED[decoder])(record.pop(field))
+                else:
+                    value = getattr(self, decoder)(record.pop(field))
                 record[decoder if decoder in RENAMING else field] = value
         return record
+
+
+# Decoders that turn a number into a name (agent/names.py).
+NAMED = {"ksym": "ksym", "syscall": "syscall", "signal": "signal_name",
+         "capability": "capability", "softirq": "softirq"}
 
 
 def as_str(value):

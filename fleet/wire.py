@@ -48,7 +48,9 @@ OUTCOMES = (
 
 
 # Field decoders the agent knows (job.yaml ``decode: {field: decoder}``).
-DECODERS = ("disk", "ip", "ipv4", "ipv6")
+# usym needs a ``pid`` field beside its address (the process it belongs to).
+DECODERS = ("disk", "ip", "ipv4", "ipv6", "ksym", "usym", "syscall", "signal",
+            "capability", "softirq")
 
 
 class ProtocolError(Exception):

@@ -49,7 +49,9 @@ def syscall(nr):
 
 
 def signal_name(number):
-    """A signal number -> SIGKILL, SIGTERM, ... (or its number)."""
+    """A signal number -> SIGKILL, SIGTERM, ...; 0 (no signal) -> ""."""
+    if number == 0:
+        return ""
     try:
         return signal.Signals(number).name
     except ValueError:

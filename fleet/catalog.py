@@ -101,7 +101,9 @@ class JobSpec:
             id=job_id, job=self.name, params=dict(values), source=source,
             attach=self._render_attach(values, source),
             resolve=self._resolve(values),
-            outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs],
+            outputs=[_render_output(o, values, self.yaml_path) for o in self.outputs
+                     if _wanted(o["when"], values, f"output {o['name']!r}",
+                                self.yaml_path, line_of(o, "when"))],
             summary=self.summary,
             btf=list(self.btf),
             source_name=self.source_name,
@@ -163,14 +165,19 @@ def build_spec(name: str, data: Any, yaml_path: str, program: Program,
 
 
 def _slot_wanted(slot: Slot, values: dict, path: str) -> bool:
-    if isinstance(slot.when, bool):
-        return slot.when
+    return _wanted(slot.when, values, f"probe {slot.probe!r}", path, slot.line)
+
+
+def _wanted(when: str | bool, values: dict, what: str, path: str, line: int) -> bool:
+    """Does a slot's or output's `when` hold for these param values?"""
+    if isinstance(when, bool):
+        return when
     try:
-        expression = JINJA_ENV.compile_expression(slot.when, undefined_to_none=False)
+        expression = JINJA_ENV.compile_expression(when, undefined_to_none=False)
         return bool(expression(**values))
     except Exception as err:  # any failure is a job.yaml bug
-        raise InputError(f"`when: {slot.when}` of probe {slot.probe!r} failed: "
-                         f"{error_text(err)}", path, slot.line) from None
+        raise InputError(f"`when: {when}` of {what} failed: {error_text(err)}", path,
+                         line) from None
 
 
 def _render_slot(slot: Slot, values: dict, path: str) -> dict:
@@ -218,7 +225,8 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
 
     result = {key: None for key in OUTPUT_KEYS}
     result.update(decode={}, columns=[])
-    result.update(render(output, line_of(output)))
+    result.update(render({k: v for k, v in output.items() if k != "when"},
+                         line_of(output)))
     result["columns"] = [{"field": c["field"], "unit": c.get("unit")}
                          for c in result["columns"]]
     if result["kind"] == "histogram":

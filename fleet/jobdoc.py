@@ -39,7 +39,8 @@ def describe_job(spec: JobSpec) -> str:
     lines += ["", "outputs:"]
     for out in spec.outputs:
         unit = f", {out['unit']}" if out.get("unit") else ""
-        lines.append(f"  {out['name']}: {out['kind']}{unit}")
+        when = f" (when {out['when']})" if out.get("when", True) is not True else ""
+        lines += _wrap(f"{out['name']}{when}: {out['kind']}{unit}", "  ")
         columns = [c["field"] for c in out.get("columns") or []]
         if columns:
             lines += _wrap("columns: " + ", ".join(columns), "      ")

@@ -8,7 +8,7 @@ from typing import Any
 from . import jobspelling
 from .errors import InputError
 from .wire import DECODERS
-from .yamlcheck import check_keys, lined
+from .yamlcheck import check_keys, check_when, lined
 from .yamlsrc import line_of
 
 OUTPUT_KINDS = ("histogram", "events", "table", "stacks", "series", "trace")
@@ -18,6 +18,8 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Every key an output may have; `map` is required for all kinds but trace.
 OUTPUT_KEYS = ("name", "kind", "map", "unit", "decode", "time", "columns", "top",
                "stack_map", "fields", "interval", "ratios", "scale")
+# Keys checked here but not sent to the agent.
+SCHEMA_ONLY_KEYS = ("when",)
 _COLUMN_KEYS = ("field", "unit")
 # Keys that only make sense for some output kinds.
 _KIND_ONLY = {"time": ("events",), "columns": ("events", "table", "series"),
@@ -55,8 +57,10 @@ def parse_outputs(items: Any, path: str, line: int) -> list[dict]:
 
 def parse_output(raw: Any, path: str, line: int = 0) -> dict:
     """Check one output mapping; returns it with its name filled in."""
-    check_keys(raw, {k: k == "kind" for k in OUTPUT_KEYS}, "output", path)
+    check_keys(raw, {k: k == "kind" for k in OUTPUT_KEYS + SCHEMA_ONLY_KEYS}, "output",
+               path)
     line = line_of(raw) or line
+    raw["when"] = check_when(raw.get("when", True), path, line_of(raw, "when", line))
     kind = raw["kind"]
     _want(kind, kind in OUTPUT_KINDS, f"output kind must be one of "
           f"{', '.join(OUTPUT_KINDS)}", path, line_of(raw, "kind", line))

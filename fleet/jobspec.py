@@ -20,7 +20,7 @@ from . import jobspelling
 from .errors import InputError
 from .joboutputs import parse_outputs, unique
 from .params import JINJA_ENV, ParamSpec, parse_param_spec
-from .yamlcheck import check_keys, lined, suggest, want
+from .yamlcheck import check_keys, check_when, lined, suggest, want
 from .yamlsrc import line_of
 
 POINT_KINDS = ("tracepoint", "raw_tracepoint", "kprobe", "kretprobe",
@@ -248,19 +248,6 @@ def parse_slot(raw: Any, path: str, line: int) -> Slot:
     when = check_when(raw.get("when", True), path, line_of(raw, "when", line))
     return Slot(probe=probe or "", points=points, optional=optional, when=when,
                 line=line)
-
-
-def check_when(when: Any, path: str, line: int) -> str | bool:
-    """A slot's `when`: a bool, or a jinja expression that compiles."""
-    if isinstance(when, str):
-        try:
-            JINJA_ENV.compile_expression(when)
-        except jinja2.TemplateSyntaxError as err:
-            raise InputError(f"bad `when` expression: {err.message}", path,
-                             line) from None
-        return when
-    return want(when, isinstance(when, bool), "when must be a jinja expression or "
-                "a bool", path, line)
 
 
 # --- attach points ------------------------------------------------------------

@@ -382,9 +382,10 @@ def _decl_help(name: str, decl: dict, path: str) -> str:
 
 def _decl_bcc(name: str, decl: dict, path: str) -> str | None:
     text = decl.get("bcc")
-    if text is not None and (not isinstance(text, str) or not text.startswith("-")):
-        raise InputError(f"bcc of param {name!r} must be the bcc tool's option, "
-                         f"like '-p PID', got {text!r}", path, line_of(decl, "bcc"))
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise InputError(f"bcc of param {name!r} must be the bcc tool's option or "
+                         f"argument, like '-p PID', got {text!r}", path,
+                         line_of(decl, "bcc"))
     return text
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+import jinja2
+
 from .errors import InputError
+from .params import JINJA_ENV
 from .yamlsrc import LineDict, line_of
 
 
@@ -53,3 +56,16 @@ def lined(items: dict, like: Any = None, line: int = 0) -> LineDict:
     data.lines = {k: line_of(like, k, data.line) if like is not None else line
                   for k in items}
     return data
+
+
+def check_when(when: Any, path: str, line: int) -> str | bool:
+    """A slot's `when`: a bool, or a jinja expression that compiles."""
+    if isinstance(when, str):
+        try:
+            JINJA_ENV.compile_expression(when)
+        except jinja2.TemplateSyntaxError as err:
+            raise InputError(f"bad `when` expression: {err.message}", path,
+                             line) from None
+        return when
+    return want(when, isinstance(when, bool), "when must be a jinja expression or "
+                "a bool", path, line)

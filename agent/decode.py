@@ -94,7 +94,8 @@ class Decoders:
 
 # Decoders that turn a number into a name (agent/names.py).
 NAMED = {"ksym": "ksym", "syscall": "syscall", "signal": "signal_name",
-         "capability": "capability", "softirq": "softirq"}
+         "capability": "capability", "softirq": "softirq",
+         "drop_reason": "drop_reason", "tcp_flags": "tcp_flags"}
 
 
 def as_str(value):

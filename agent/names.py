@@ -1,8 +1,11 @@
 """Names for numbers jobs report: kernel and user symbols, syscalls, signals,
 capabilities, softirqs. The agent's field decoders (``decode:`` in job.yaml)."""
 
+import os
+import re
 import signal
 
+from agent import facts
 from agent.decode import as_str
 
 # include/uapi/linux/capability.h, CAP_* by number (stable ABI).
@@ -68,3 +71,38 @@ def capability(number):
 def softirq(vec):
     """A softirq vector -> net_rx, timer, ..."""
     return SOFTIRQS[vec] if 0 <= vec < len(SOFTIRQS) else "vec%d" % vec
+
+
+TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
+
+
+def tcp_flags(bits):
+    """A TCP header's flag byte -> SYN|ACK."""
+    return "|".join(name for i, name in enumerate(TCP_FLAGS) if bits & (1 << i))
+
+
+_DROP_REASONS = {}
+
+
+def drop_reason(number):
+    """A packet drop reason -> NO_SOCKET, TCP_CSUM, ... as this kernel names them.
+
+    The names come from the host's own skb:kfree_skb format (its
+    __print_symbolic table), since the enum differs between kernels.
+    """
+    if not _DROP_REASONS:
+        _DROP_REASONS.update(_reasons_of(facts.tracefs_dir()))
+    return _DROP_REASONS.get(number, str(number) if number else "")
+
+
+def _reasons_of(tracefs):
+    path = os.path.join(tracefs or "", "events", "skb", "kfree_skb", "format")
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return {0: ""}
+    table = text.split("__print_symbolic(REC->reason", 1)[-1]
+    pairs = re.findall(r'\{\s*(\d+),\s*"(\w+)"\s*\}', table)
+    found = {int(n): name for n, name in pairs}
+    return found or {0: ""}

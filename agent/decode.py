@@ -82,8 +82,8 @@ class Decoders:
             if field in record:
                 if decoder not in wire.DECODERS:
                     continue  # the catalog refuses unknown decoders; be safe anyway
-                if decoder == "usym":  # an address means something in its process
-                    value = names.usym(record.pop(field), record.get("pid", -1))
+                if decoder == "usym":  # an address in its process: both -> the name
+                    value = names.usym(record.pop(field), record.pop("pid", -1))
                 elif decoder in NAMED:
                     value = getattr(names, NAMED[decoder])(record.pop(field))
                 else:
@@ -119,5 +119,9 @@ def plain(value):
 
 
 def struct_dict(obj):
-    """Return a dict of a ctypes Structure's (or Union's) fields, via plain()."""
-    return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_}
+    """Return a dict of a ctypes Structure's (or Union's) fields, via plain().
+
+    BCC's padding members (``__pad_N``, ``__pad_end``) are not fields of the C.
+    """
+    return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_
+            if not name.startswith("__pad")}

@@ -258,12 +258,14 @@ class Session:
                 self._send_events(job.id, out["name"], rows, 0)
 
     def _warm_symbols(self, now_mono):
-        """Twice a second, load symbols of new processes in stack outputs."""
-        if now_mono - self.symbols_warmed < 500_000_000:
-            return
-        self.symbols_warmed = now_mono
+        """Load symbols of new processes: of user-address keys (usym) at every
+        poll, since their processes may be short-lived; of stacks twice a second."""
+        stacks = now_mono - self.symbols_warmed >= 500_000_000
+        if stacks:
+            self.symbols_warmed = now_mono
         for job in self.jobs:
-            for out in job.outputs("stacks") + user_symbol_tables(job):
+            for out in user_symbol_outputs(job) + (job.outputs("stacks") if stacks
+                                                   else []):
                 job.warm_symbols(out)
 
     def _check_inbox(self):
@@ -383,9 +385,9 @@ def periodic_tables(job):
     return [out for out in job.outputs("table") if out.get("interval")]
 
 
-def user_symbol_tables(job):
-    """Tables whose keys hold user addresses of live processes (usym)."""
-    return [out for out in job.outputs("table")
+def user_symbol_outputs(job):
+    """Tables and histograms whose keys hold user addresses of processes (usym)."""
+    return [out for out in job.outputs("table") + job.outputs("histogram")
             if "usym" in (out.get("decode") or {}).values()]
 
 

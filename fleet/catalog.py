@@ -38,6 +38,7 @@ from .params import (
     template_value,
     validate_params,
 )
+from .wire import DECODERS
 from .yamlcheck import check_keys, want
 from .yamlsrc import line_of, load_file
 
@@ -231,6 +232,10 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
                          for c in result["columns"]]
     if result["kind"] == "histogram":
         result["scale"] = result["scale"] or "log2"
+    for field, decoder in result["decode"].items():  # a decoder may be a template
+        want(decoder, decoder in DECODERS, f"decoder of field {field!r} of output "
+             f"{output['name']!r} must render to one of {', '.join(DECODERS)}", path,
+             line_of(output, "decode"))
     if isinstance(result.get("top"), str):  # e.g. top: "{{ top }}" from a param
         try:
             result["top"] = int(result["top"])

@@ -128,6 +128,8 @@ def _parse_decode(decode: Any, path: str, line: int) -> None:
     _want(decode, isinstance(decode, dict), "decode must map struct field -> decoder",
           path, line)
     for key, value in decode.items():
-        ok = isinstance(key, str) and _IDENT.fullmatch(key) and value in DECODERS
+        templated = isinstance(value, str) and "{{" in value  # checked once rendered
+        ok = isinstance(key, str) and _IDENT.fullmatch(key) and (
+            value in DECODERS or templated)
         _want({key: value}, bool(ok), "decode entries must be field: decoder, with "
               f"decoder one of {', '.join(DECODERS)}", path, line_of(decode, key, line))

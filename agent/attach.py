@@ -1,6 +1,7 @@
 """Attach-point choice: the probe points this host can use, and their C flags."""
 
 import os
+import pwd
 import re
 
 from agent import facts, probes
@@ -153,9 +154,16 @@ def choose_points(attach):
 
 
 def resolve_cflags(resolve):
-    """Turn host-resolved params (disk names) into -D flags for the C."""
+    """Turn host-resolved params (disk names, user names) into -D flags for the C."""
     flags = []
     for param, spec in sorted((resolve or {}).items()):
+        if spec.get("type") == "user":
+            # A user this host lacks matches nothing: the job runs, traces nothing.
+            try:
+                uid = pwd.getpwnam(spec["value"]).pw_uid
+            except KeyError:
+                uid = 0xFFFFFFFF
+            flags.append("-DFLEET_UID_%s=%dU" % (param.upper(), uid))
         if spec.get("type") == "disk":
             dev = disk_dev(spec["value"])
             # A disk this host lacks matches nothing: the job runs, traces nothing.

@@ -75,14 +75,18 @@ class Decoders:
         return name if name else "%d:%d" % (dev >> 20, dev & 0xFFFFF)
 
     def apply(self, record, decode):
-        """Decode fields in place; a renaming decoder D turns field F into field D."""
+        """Decode fields in place; a renaming decoder D turns field F into field D.
+
+        Decoded fields move to the end; usym consumes the ``pid`` beside its
+        address (an address means something in its process only).
+        """
         from agent import names
 
         for field, decoder in (decode or {}).items():
             if field in record:
                 if decoder not in wire.DECODERS:
                     continue  # the catalog refuses unknown decoders; be safe anyway
-                if decoder == "usym":  # an address in its process: both -> the name
+                if decoder == "usym":
                     value = names.usym(record.pop(field), record.pop("pid", -1))
                 elif decoder in NAMED:
                     value = getattr(names, NAMED[decoder])(record.pop(field))
@@ -95,7 +99,8 @@ class Decoders:
 # Decoders that turn a number into a name (agent/names.py).
 NAMED = {"ksym": "ksym", "syscall": "syscall", "signal": "signal_name",
          "capability": "capability", "softirq": "softirq",
-         "drop_reason": "drop_reason", "tcp_flags": "tcp_flags"}
+         "drop_reason": "drop_reason", "tcp_flags": "tcp_flags",
+         "open_flags": "open_flags"}
 
 
 def as_str(value):

@@ -106,3 +106,25 @@ def _reasons_of(tracefs):
     pairs = re.findall(r'\{\s*(\d+),\s*"(\w+)"\s*\}', table)
     found = {int(n): name for n, name in pairs}
     return found or {0: ""}
+
+
+# open(2) flag bits by name, from this host's own os module (x86-64 values
+# differ from arm64's for a few, e.g. O_DIRECTORY).
+_OPEN_BITS = ("O_SYNC", "O_TMPFILE", "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC",
+              "O_APPEND", "O_NONBLOCK", "O_DSYNC", "O_DIRECT", "O_LARGEFILE",
+              "O_DIRECTORY", "O_NOFOLLOW", "O_NOATIME", "O_CLOEXEC", "O_PATH")
+
+
+def open_flags(flags):
+    """open(2) flags -> O_WRONLY|O_CREAT|O_TRUNC (unknown bits as hex)."""
+    access = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}.get(flags & 3, "O_ACCMODE")
+    names, rest = [access], flags & ~3
+    for name in _OPEN_BITS:
+        bit = getattr(os, name, 0)
+        # O_SYNC and O_TMPFILE include another flag's bit: matched first, whole.
+        if bit and rest & bit == bit:
+            names.append(name)
+            rest &= ~bit
+    if rest:
+        names.append("0x%x" % rest)
+    return "|".join(names)

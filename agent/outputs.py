@@ -156,6 +156,7 @@ class OutputReader:
                 ) + plain(value)
         table.clear()
         row = {name: values.get(name, 0) for name in out["fields"]}
+        row.update(meminfo_mb(out.get("meminfo")))
         for name, (num, den) in (out.get("ratios") or {}).items():
             # a percentage of two counters, e.g. hit_pct = 100 * hits / accesses
             row[name] = (
@@ -226,3 +227,18 @@ def _rank(value):
     """Sort key of a table value: numbers by size, anything else last."""
     return value if isinstance(value, int) else -1
 
+
+
+def meminfo_mb(wanted):
+    """{column: MiB} of /proc/meminfo lines, e.g. {"buffers_mb": "Buffers"}."""
+    if not wanted:
+        return {}
+    found = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                found[name] = int(rest.split()[0]) // 1024  # kB -> MiB
+    except (OSError, ValueError, IndexError):
+        pass
+    return {column: found.get(name) for column, name in wanted.items()}

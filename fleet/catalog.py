@@ -30,6 +30,7 @@ from .jobspec import (
     parse_job,
 )
 from .params import (
+    HOST_RESOLVED,
     JINJA_ENV,
     cli_params,
     compile_template,
@@ -139,11 +140,11 @@ class JobSpec:
                           self.yaml_path, line)
 
     def _resolve(self, values: dict) -> dict:
-        # Only the host knows a disk's dev number; the agent defines
-        # FLEET_DEV_<NAME> from this entry before compiling.
-        return {name: {"type": "disk", "value": values[name]}
+        # Only the host knows a disk's dev number or a user's uid; the agent
+        # defines FLEET_DEV_<NAME> / FLEET_UID_<NAME> from this entry.
+        return {name: {"type": spec.type, "value": values[name]}
                 for name, spec in self.params.items()
-                if spec.type == "disk" and values[name] is not None}
+                if spec.type in HOST_RESOLVED and values[name] is not None}
 
 
 def build_spec(name: str, data: Any, yaml_path: str, program: Program,
@@ -228,8 +229,10 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
     result.update(decode={}, columns=[])
     result.update(render({k: v for k, v in output.items() if k != "when"},
                          line_of(output)))
-    result["columns"] = [{"field": c["field"], "unit": c.get("unit")}
-                         for c in result["columns"]]
+    result["columns"] = [
+        {"field": c["field"], "unit": c.get("unit")} for c in result["columns"]
+        if _wanted(c.get("when", True), values, f"column {c['field']!r}", path,
+                   line_of(output, "columns"))]
     if result["kind"] == "histogram":
         result["scale"] = result["scale"] or "log2"
     for field, decoder in result["decode"].items():  # a decoder may be a template

@@ -17,7 +17,7 @@ HIST_SCALES = ("log2", "linear")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Every key an output may have; `map` is required for all kinds but trace.
 OUTPUT_KEYS = ("name", "kind", "map", "unit", "decode", "time", "columns", "top",
-               "stack_map", "fields", "interval", "ratios", "scale")
+               "stack_map", "fields", "interval", "ratios", "scale", "meminfo")
 # Keys checked here but not sent to the agent.
 SCHEMA_ONLY_KEYS = ("when",)
 _COLUMN_KEYS = ("field", "unit")
@@ -25,7 +25,8 @@ _COLUMN_KEYS = ("field", "unit")
 _KIND_ONLY = {"time": ("events",), "columns": ("events", "table", "series"),
               "top": ("table", "stacks"), "stack_map": ("stacks",),
               "fields": ("series",), "interval": ("series", "table"),
-              "ratios": ("series",), "scale": ("histogram",)}
+              "ratios": ("series",), "scale": ("histogram",),
+              "meminfo": ("series",)}
 
 
 def _want(value: Any, ok: Any, what: str, path: str, line: int | None) -> Any:
@@ -115,7 +116,8 @@ def _parse_columns(columns: Any, path: str, line: int) -> list:
             col = lined({"field": col}, None, at)
         _want(col, isinstance(col, dict), "a column must be a field name or a "
               "mapping like {field: name, unit: ...}", path, at)
-        check_keys(col, {"field": True, "unit": False}, "column", path)
+        check_keys(col, {"field": True, "unit": False, "when": False}, "column", path)
+        col["when"] = check_when(col.get("when", True), path, line_of(col, "when", at))
         _ident(col, "field", "column field", path)
         if "unit" in col:
             _want(col["unit"], isinstance(col["unit"], str), "unit must be a string",

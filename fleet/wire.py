@@ -50,7 +50,7 @@ OUTCOMES = (
 # Field decoders the agent knows (job.yaml ``decode: {field: decoder}``).
 # usym needs a ``pid`` field beside its address (the process it belongs to).
 DECODERS = ("disk", "ip", "ipv4", "ipv6", "ksym", "usym", "syscall", "signal",
-            "capability", "softirq", "drop_reason", "tcp_flags")
+            "capability", "softirq", "drop_reason", "tcp_flags", "open_flags")
 
 
 class ProtocolError(Exception):

@@ -10,7 +10,7 @@
 #include <fleet.h>
 
 #define ARGS_SIZE 256   /* the args field, NUL included; a power of two */
-#define MAX_ARGS 16     /* the path plus argv[1..15] */
+#define MAX_ARGS {{ max_args }}     /* the path plus argv[1..MAX_ARGS-1] */
 
 struct event {
     u64 ts;
@@ -39,6 +39,9 @@ BPF_PERF_OUTPUT(events);
 
 {% if comm %}
 static const char wanted_comm[] = {{ comm | c_chars }};
+{% endif %}
+{% if name %}
+static const char wanted_name[] = {{ name | c_chars }};
 {% endif %}
 {% if args_contain %}
 static const char needle[] = {{ args_contain | c_chars }};
@@ -94,6 +97,10 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
     u32 uid = bpf_get_current_uid_gid();
 {% if uid is not none %}
     if (uid != {{ uid }}U)
+        return 0;
+{% endif %}
+{% if user %}
+    if (uid != FLEET_UID_USER)
         return 0;
 {% endif %}
     int zero = 0;
@@ -154,9 +161,21 @@ static __always_inline int on_exit(void *ctx, long ret)
     ev->pid = tgid;
     ev->ret = ret;
     ev->ppid = parent_tgid();
+{% if ppid is not none %}
+    if (ev->ppid != {{ ppid }}) {
+        pending.delete(&tgid);
+        return 0;
+    }
+{% endif %}
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
 {% if comm %}
     if (!fleet_comm_is(ev->comm, wanted_comm)) {
+        pending.delete(&tgid);
+        return 0;
+    }
+{% endif %}
+{% if name %}
+    if (!fleet_comm_has(ev->comm, wanted_name)) {
         pending.delete(&tgid);
         return 0;
     }

@@ -341,7 +341,7 @@ def test_outputs_are_rendered_with_params(catalog: Catalog) -> None:
         "name": "latency", "kind": "histogram", "map": "dist", "unit": "usecs",
         "decode": {"dev": "disk"}, "time": None, "columns": [], "top": None,
             "stack_map": None, "fields": None, "interval": None, "ratios": None,
-            "scale": "log2"}]
+            "scale": "log2", "meminfo": None}]
     assert spec.render({"milliseconds": True}, "x").outputs[0]["unit"] == "msecs"
     events = catalog.get("snoop").render({}, "x").outputs
     assert events[0]["columns"][2] == {"field": "lat_us", "unit": "usecs"}

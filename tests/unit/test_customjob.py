@@ -237,7 +237,8 @@ def test_omitted_attach_without_auto_probes_is_an_error(tmp_path: Path,
 def out(name, kind, map_, **extra):
     base = {"name": name, "kind": kind, "map": map_, "unit": None, "decode": {},
             "time": None, "columns": [], "top": None, "stack_map": None,
-            "fields": None, "interval": None, "ratios": None, "scale": None}
+            "fields": None, "interval": None, "ratios": None, "scale": None,
+            "meminfo": None}
     return {**base, **extra}
 
 

@@ -71,6 +71,8 @@ class BccJob(OutputReader):
         flags = ["-D%s=1" % use_macro(p) for _, p in self.chosen]
         flags += resolve_cflags(self.plan.get("resolve"))
         flags += self._btf_cflags()
+        # Jobs may leave the agent's own work out (its BPF calls, its reads).
+        flags.append("-DFLEET_AGENT_PID=%d" % os.getpid())
         self.defines = [tuple(f[2:].split("=", 1)) for f in flags]
 
     def attach_chosen(self):

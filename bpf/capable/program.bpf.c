@@ -29,6 +29,10 @@ static const char wanted_comm[] = {{ comm | c_chars }};
 static __always_inline int wanted(u32 cap)
 {
     u64 id = bpf_get_current_pid_tgid();
+#ifdef FLEET_AGENT_PID
+    if ((id >> 32) == FLEET_AGENT_PID)  /* the agent's own map reads check CAP_BPF */
+        return 0;
+#endif
 {% if pid is not none %}
     if ((id >> 32) != {{ pid }})
         return 0;

@@ -35,6 +35,12 @@ TRACEPOINT_PROBE(raw_syscalls, sys_enter)
 TRACEPOINT_PROBE(raw_syscalls, sys_exit)
 {
     u64 id = bpf_get_current_pid_tgid();
+    if (args->id < 0)           /* not a system call (e.g. a signal's restart) */
+        return 0;
+#ifdef FLEET_AGENT_PID
+    if ((id >> 32) == FLEET_AGENT_PID)   /* the agent's own map reads */
+        return 0;
+#endif
 {% if pid is not none %}
     if ((id >> 32) != {{ pid }})
         return 0;

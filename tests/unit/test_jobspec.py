@@ -169,3 +169,70 @@ def test_bcc_option_of_a_param_is_shown_by_fleet_jobs(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="bcc of param 'pid' must be"):
         write_job(tmp_path / "x", "params:\n  pid: {type: int, bcc: 3}\n"
                   "outputs: [{kind: trace}]\n").get("j")
+
+
+WHENS = """\
+summary: s
+params:
+  count: {type: bool, default: false}
+  show_uid: {type: bool, default: false}
+  ports: {type: str, pattern: "[0-9,]+", default: "80,443"}
+  user: {type: user, default: null}
+  lib: {type: str, pattern: "[a-z]+", default: null}
+attach: [{tracepoint: "a:b"}]
+outputs:
+  - name: events
+    when: not count
+    kind: events
+    map: events
+    decode: {ip: "{{ 'usym' if lib else 'ksym' }}"}
+    columns: [comm, {field: uid, when: show_uid}, pid]
+  - name: counts
+    when: count
+    kind: table
+    map: counts
+    interval: 2
+"""
+
+
+def test_outputs_and_columns_with_when_and_templated_decoders(tmp_path: Path) -> None:
+    spec = write_job(tmp_path, WHENS, "int p[] = {{ ports | c_ints }};").get("j")
+    job = spec.render({}, "j")
+    assert [o["name"] for o in job.outputs] == ["events"]
+    assert [c["field"] for c in job.outputs[0]["columns"]] == ["comm", "pid"]
+    assert job.outputs[0]["decode"] == {"ip": "ksym"}
+    assert job.source == "int p[] = {80, 443};"
+    shown = spec.render({"show_uid": True, "lib": "c"}, "j").outputs[0]
+    assert [c["field"] for c in shown["columns"]] == ["comm", "uid", "pid"]
+    assert shown["decode"] == {"ip": "usym"}
+    [counts] = spec.render({"count": True}, "j").outputs
+    assert (counts["name"], counts["interval"]) == ("counts", 2)
+
+
+def test_a_user_param_is_resolved_on_each_host(tmp_path: Path) -> None:
+    spec = write_job(tmp_path, WHENS).get("j")
+    assert spec.render({"user": "www-data"}, "j").resolve == {
+        "user": {"type": "user", "value": "www-data"}}
+    with pytest.raises(InputError, match="must be a user name like 'www-data'"):
+        spec.render({"user": "a b"}, "j")
+
+
+def test_c_ints_refuses_anything_but_integers(tmp_path: Path) -> None:
+    spec = write_job(tmp_path, WHENS, "{{ ports | c_ints }}").get("j")
+    with pytest.raises(InputError, match="c_ints needs comma-separated integers"):
+        spec.render({"ports": "80,,443"}, "j")
+
+
+def test_a_decoder_template_must_render_to_a_decoder(tmp_path: Path) -> None:
+    text = WHENS.replace("'usym' if lib else 'ksym'", "'nope'")
+    with pytest.raises(InputError, match="must render to one of disk, ip"):
+        write_job(tmp_path, text).get("j").render({}, "j")
+
+
+def test_an_interval_table_is_reported_as_events() -> None:
+    from fleet.results import _as_reported
+
+    out = {"kind": "table", "interval": "1", "columns": [{"field": "comm"}]}
+    assert _as_reported(out)["kind"] == "events"
+    assert [c["field"] for c in _as_reported(out)["columns"]] == ["comm", "secs"]
+    assert _as_reported({"kind": "table", "interval": None})["kind"] == "table"

@@ -1,6 +1,7 @@
 """Attach-point choice: the probe points this host can use, and their C flags."""
 
 import os
+import pwd
 import re
 
 from agent import facts, limits, probes
@@ -51,6 +52,10 @@ def point_unavailable(point):
     if kind in ("kprobe", "kretprobe"):
         if not facts.kprobes_available():
             return "kprobes are not available on this kernel (no kprobe_events)"
+        if point.get("pattern"):
+            if not _kernel_symbol_matches(glob_regex(target)):
+                return "no kernel function matches %s" % target
+            return None
         if not _kernel_symbol_exists(target):
             return "no kernel function %s" % target
         return None
@@ -93,6 +98,27 @@ def _kernel_symbol_exists(name):
         return False
 
 
+def glob_regex(glob):
+    """A target glob (``vfs_*``, ``tcp_?et*``) as the anchored regex BCC matches."""
+    return "^%s$" % "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob
+    )
+
+
+def _kernel_symbol_matches(regex):
+    """True when some function in /proc/kallsyms matches the regex."""
+    match = re.compile(regex).match
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 3 and fields[1] in "tTwW" and match(fields[2]):
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def choose_points(attach):
     """Pick the first usable point per probe slot.
 
@@ -128,9 +154,16 @@ def choose_points(attach):
 
 
 def resolve_cflags(resolve):
-    """Turn host-resolved params (disk names) into -D flags for the C."""
+    """Turn host-resolved params (disk names, user names) into -D flags for the C."""
     flags = []
     for param, spec in sorted((resolve or {}).items()):
+        if spec.get("type") == "user":
+            # A user this host lacks matches nothing: the job runs, traces nothing.
+            try:
+                uid = pwd.getpwnam(spec["value"]).pw_uid
+            except KeyError:
+                uid = 0xFFFFFFFF
+            flags.append("-DFLEET_UID_%s=%dU" % (param.upper(), uid))
         if spec.get("type") == "disk":
             dev = disk_dev(spec["value"])
             # A disk this host lacks matches nothing: the job runs, traces nothing.

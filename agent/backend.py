@@ -9,13 +9,14 @@ import os
 import tempfile
 import threading
 
-from agent import btf, limits, probes, proginfo, tracebuf
+from agent import btf, include, limits, probes, proginfo, tracebuf
 from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surface)
     PERF_EVENTS,
     JobError,
     _kernel_symbol_exists,
     _raw_tp_exists,
     choose_points,
+    glob_regex,
     point_label,
     point_unavailable,
     resolve_cflags,
@@ -70,6 +71,8 @@ class BccJob(OutputReader):
         flags = ["-D%s=1" % use_macro(p) for _, p in self.chosen]
         flags += resolve_cflags(self.plan.get("resolve"))
         flags += self._btf_cflags()
+        # Jobs may leave the agent's own work out (its BPF calls, its reads).
+        flags.append("-DFLEET_AGENT_PID=%d" % os.getpid())
         self.defines = [tuple(f[2:].split("=", 1)) for f in flags]
 
     def attach_chosen(self):
@@ -120,7 +123,7 @@ class BccJob(OutputReader):
             try:
                 return BPF(
                     text=self.source_text(),
-                    cflags=cflags,
+                    cflags=cflags + include.cflags(self.cache_dir),
                     usdt_contexts=list(usdt_contexts),
                 )
             except Exception as err:  # bcc raises plain Exception
@@ -140,10 +143,12 @@ class BccJob(OutputReader):
                 self.bpf.attach_tracepoint(tp=target, fn_name=fn)
             elif kind == "raw_tracepoint":
                 self.bpf.attach_raw_tracepoint(tp=target, fn_name=fn)
-            elif kind == "kprobe":
-                self.bpf.attach_kprobe(event=target, fn_name=fn)
-            elif kind == "kretprobe":
-                self.bpf.attach_kretprobe(event=target, fn_name=fn)
+            elif kind in ("kprobe", "kretprobe"):
+                attach = getattr(self.bpf, "attach_" + kind)
+                if point.get("pattern"):  # a glob: every matching function
+                    attach(event_re=glob_regex(target), fn_name=fn)
+                else:
+                    attach(event=target, fn_name=fn)
             elif kind in ("uprobe", "uretprobe"):
                 probes.attach_uprobe(self.bpf, point, self.notes)
             elif kind == "perf_event":

@@ -75,14 +75,32 @@ class Decoders:
         return name if name else "%d:%d" % (dev >> 20, dev & 0xFFFFF)
 
     def apply(self, record, decode):
-        """Decode fields in place; a renaming decoder D turns field F into field D."""
+        """Decode fields in place; a renaming decoder D turns field F into field D.
+
+        Decoded fields move to the end; usym consumes the ``pid`` beside its
+        address (an address means something in its process only).
+        """
+        from agent import names
+
         for field, decoder in (decode or {}).items():
             if field in record:
                 if decoder not in wire.DECODERS:
                     continue  # the catalog refuses unknown decoders; be safe anyway
-                value = getattr(self, decoder)(record.pop(field))
+                if decoder == "usym":
+                    value = names.usym(record.pop(field), record.pop("pid", -1))
+                elif decoder in NAMED:
+                    value = getattr(names, NAMED[decoder])(record.pop(field))
+                else:
+                    value = getattr(self, decoder)(record.pop(field))
                 record[decoder if decoder in RENAMING else field] = value
         return record
+
+
+# Decoders that turn a number into a name (agent/names.py).
+NAMED = {"ksym": "ksym", "syscall": "syscall", "signal": "signal_name",
+         "capability": "capability", "softirq": "softirq",
+         "drop_reason": "drop_reason", "tcp_flags": "tcp_flags",
+         "open_flags": "open_flags"}
 
 
 def as_str(value):
@@ -106,5 +124,9 @@ def plain(value):
 
 
 def struct_dict(obj):
-    """Return a dict of a ctypes Structure's (or Union's) fields, via plain()."""
-    return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_}
+    """Return a dict of a ctypes Structure's (or Union's) fields, via plain().
+
+    BCC's padding members (``__pad_N``, ``__pad_end``) are not fields of the C.
+    """
+    return {name: plain(getattr(obj, name)) for name, *_ in obj._fields_
+            if not name.startswith("__pad")}

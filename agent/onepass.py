@@ -153,6 +153,7 @@ def compile_group(jobs):
     """Compile jobs in one module; give each its view. Raises if BCC refuses."""
     from bcc import BPF, lib
 
+    from agent import include
     from agent.backend import _CapturedStderr
 
     parts, attach, generated = [], [], set()
@@ -163,7 +164,8 @@ def compile_group(jobs):
         attach.append(points)
     try:
         with _CapturedStderr():
-            bpf = BPF(text="\n".join(parts))
+            bpf = BPF(text="\n".join(parts),
+                      cflags=include.cflags(jobs[0].cache_dir))
     except Exception:
         _release(jobs, None)
         raise

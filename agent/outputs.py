@@ -119,17 +119,47 @@ class OutputReader:
         return ",".join(str(v) for v in record.values())
 
     def read_table(self, out, limit=10000):
-        """Return [{key, value}] for a table output, largest values first."""
-        rows = []
+        """Return [{key, value}] for a table output, largest values first.
+
+        Keys that decode to the same label (addresses of one function, say)
+        are summed into one row.
+        """
+        rows = {}
         for key, value in self._map(out["map"]).items():
             label = plain(key)
             if isinstance(label, dict):
                 label = self._label(label, out)
-            rows.append({"key": label, "value": plain(value)})
-        rows.sort(
-            key=lambda r: r["value"] if isinstance(r["value"], int) else 0, reverse=True
-        )
-        return rows[:limit]
+            value = plain(value)
+            if label in rows and isinstance(value, int):
+                rows[label]["value"] += value
+            else:
+                rows[label] = {"key": label, "value": value}
+        ordered = sorted(rows.values(), key=lambda r: _rank(r["value"]), reverse=True)
+        return ordered[:limit]
+
+    def read_top(self, out):
+        """Read and clear a table read every interval: its top rows, flat.
+
+        Each row holds the key's (decoded) fields and the value's: a struct
+        value's fields, or ``value``; rows are ordered by the value (a
+        struct's first field), the ``top`` largest kept, as bcc's top tools.
+        """
+        table = self._map(out["map"])
+        rows, order = [], "value"
+        for key, value in table.items():
+            record = plain(key)
+            record = dict(record) if isinstance(record, dict) else {"key": record}
+            record = self.decoders.apply(record, out.get("decode"))
+            value = plain(value)
+            if isinstance(value, dict):
+                order = next(iter(value), order)
+                record.update(value)
+            else:
+                record["value"] = value
+            rows.append(record)
+        table.clear()
+        rows.sort(key=lambda r: _rank(r.get(order)), reverse=True)
+        return rows[: out.get("top") or 20]
 
     def read_series(self, out):
         """Read and zero a series map: {field name: count} by array index."""
@@ -143,6 +173,7 @@ class OutputReader:
                 ) + plain(value)
         table.clear()
         row = {name: values.get(name, 0) for name in out["fields"]}
+        row.update(meminfo_mb(out.get("meminfo")))
         for name, (num, den) in (out.get("ratios") or {}).items():
             # a percentage of two counters, e.g. hit_pct = 100 * hits / accesses
             row[name] = (
@@ -160,7 +191,7 @@ class OutputReader:
         from bcc import BPF
 
         for key in self._map(out["map"]).keys():
-            pid = getattr(key, "pid", 0)
+            pid = getattr(key, "pid", 0) if hasattr(key, "_fields_") else 0
             if pid and pid not in self.warm_pids:
                 self.warm_pids.add(pid)
                 try:
@@ -207,3 +238,24 @@ class OutputReader:
                 name = self.bpf.sym(addr, pid).decode("utf-8", "replace")
             names.append(name.replace(";", ":"))
         return names
+
+
+def _rank(value):
+    """Sort key of a table value: numbers by size, anything else last."""
+    return value if isinstance(value, int) else -1
+
+
+
+def meminfo_mb(wanted):
+    """{column: MiB} of /proc/meminfo lines, e.g. {"buffers_mb": "Buffers"}."""
+    if not wanted:
+        return {}
+    found = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                found[name] = int(rest.split()[0]) // 1024  # kB -> MiB
+    except (OSError, ValueError, IndexError):
+        pass
+    return {column: found.get(name) for column, name in wanted.items()}

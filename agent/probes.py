@@ -76,6 +76,10 @@ def attach_uprobe(bpf, point, notes):
     kwargs = {"name": path, "fn_name": point["fn"], "pid": point.get("pid") or -1}
     if addr is not None:
         kwargs["addr"] = int(addr)
+    elif point.get("pattern"):  # a glob: every matching symbol of the library
+        from agent.attach import glob_regex
+
+        kwargs["sym_re"] = glob_regex(symbol)
     elif dynsym_type(path, symbol) == STT_GNU_IFUNC:
         kwargs["addr"] = ifunc_offset(path, symbol)
         notes.append(

@@ -254,19 +254,25 @@ class Session:
         self.window["end_ns"] = self.window["end_mono"] + self.offset_ns
 
     def _series_due(self, now_mono, final=False):
-        """Every series output: at each interval, read, zero and send one row."""
+        """Every series and interval table: at each interval, read, zero and send.
+
+        A series sends one row of counters; a table read every interval sends
+        its top rows (bcc's top tools), each stamped with the interval.
+        """
         for job in self.jobs:
-            for out in job.outputs("series"):
+            for out in job.outputs("series") + periodic_tables(job):
                 key = (job.id, out["name"])
                 last = self.series_last.get(key, self.window["start_mono"])
                 interval_ns = int(float(out.get("interval") or 1) * 1e9)
                 if now_mono - last < (100_000_000 if final else interval_ns):
                     continue  # (a final row shorter than 0.1 s says nothing)
-                row = job.read_series(out)
-                row["secs"] = round((now_mono - last) / 1e9, 3)
-                row["ts_ns"] = now_mono + self.offset_ns
+                rows = ([job.read_series(out)] if out["kind"] == "series"
+                        else job.read_top(out))
+                for row in rows:
+                    row["secs"] = round((now_mono - last) / 1e9, 3)
+                    row["ts_ns"] = now_mono + self.offset_ns
                 self.series_last[key] = now_mono
-                self._send_events(job.id, out["name"], [row], 0)
+                self._send_events(job.id, out["name"], rows, 0)
 
     def _send_hist(self, job, out):
         """Send a histogram: the window's slots, and its intervals if it has any."""
@@ -274,12 +280,14 @@ class Session:
         self.out.send("hist", job=job.id, output=out["name"], **fields)
 
     def _warm_symbols(self, now_mono):
-        """Twice a second, load symbols of new processes in stack outputs."""
-        if now_mono - self.symbols_warmed < 500_000_000:
-            return
-        self.symbols_warmed = now_mono
+        """Load symbols of new processes: of user-address keys (usym) at every
+        poll, since their processes may be short-lived; of stacks twice a second."""
+        stacks = now_mono - self.symbols_warmed >= 500_000_000
+        if stacks:
+            self.symbols_warmed = now_mono
         for job in self.jobs:
-            for out in job.outputs("stacks"):
+            for out in user_symbol_outputs(job) + (job.outputs("stacks") if stacks
+                                                   else []):
                 job.warm_symbols(out)
 
     def _check_inbox(self):
@@ -299,6 +307,8 @@ class Session:
             for out in job.outputs("histogram"):
                 self._send_hist(job, out)
             for out in job.outputs("table"):
+                if out.get("interval"):
+                    continue  # sent every interval, as events
                 self.out.send(
                     "table", job=job.id, output=out["name"], rows=job.read_table(out)
                 )
@@ -407,6 +417,17 @@ def read_verified(cache_dir, name, digest):
             % (name, len(data)),
         )
     return data.decode("utf-8")
+
+
+def periodic_tables(job):
+    """The job's table outputs read every interval (sent as events)."""
+    return [out for out in job.outputs("table") if out.get("interval")]
+
+
+def user_symbol_outputs(job):
+    """Tables and histograms whose keys hold user addresses of processes (usym)."""
+    return [out for out in job.outputs("table") + job.outputs("histogram")
+            if "usym" in (out.get("decode") or {}).values()]
 
 
 def main():

@@ -32,6 +32,9 @@ def _members() -> list[tuple[str, bytes]]:
     members = [("__main__.py", (agent / "__main__.py").read_bytes())]
     for path in sorted(agent.glob("*.py")):
         members.append((f"agent/{path.name}", path.read_bytes()))
+    # C headers for jobs (#include <fleet.h>); agent/include.py writes them out.
+    for path in sorted((data_dir("bpf") / "include").glob("*.h")):
+        members.append((f"agent/include/{path.name}", path.read_bytes()))
     members.append(("wire.py", (Path(__file__).parent / "wire.py").read_bytes()))
     return members
 

@@ -1,6 +1,7 @@
-"""The job catalog: finds bpf/<name>/ folders, validates job.yaml, renders the C.
+"""The job catalog: finds bpf/<name>/ folders, loads their jobs, renders the C.
 
-Parsing job.yaml's parts lives in ``fleet.jobyaml``; its names are re-exported.
+The schema of a job (job.yaml, or a playbook's inline job) is ``fleet.jobspec``;
+a ``JobSpec`` is one checked job with its compiled template.
 """
 
 from __future__ import annotations
@@ -18,48 +19,32 @@ import fleet
 
 from . import jobopts
 from .errors import InputError
-from .jobyaml import (  # noqa: F401  (re-exported: fleet.catalog's old surface)
-    _BTF_PATH,
-    _COLUMN_KEYS,
-    _IDENT,
-    _JOB_KEYS,
-    _KIND_ONLY,
-    _OUTPUT_KEYS,
-    _SLOT_KEYS,
-    _TARGETS,
-    HIST_SCALES,
-    OUTPUT_KINDS,
-    POINT_KINDS,
+from .joboutputs import OUTPUT_KEYS
+from .jobspec import (
+    DEFAULT_SOURCE,
+    JOB_KEYS,
+    Program,
     Slot,
-    _ident,
-    _nonempty_list,
-    _optional_str,
-    _parse_btf,
-    _parse_columns,
-    _parse_decode,
-    _parse_output,
-    _parse_point,
-    _parse_slot,
-    _suggest,
-    _unique,
-    _want,
-    check_keys,
-    check_when,
+    auto_slots,
+    finish_point,
+    load_program,
+    parse_job,
 )
 from .params import (
+    HOST_RESOLVED,
     JINJA_ENV,
-    ParamSpec,
     cli_params,
     compile_template,
     error_text,
-    parse_param_spec,
     render_error,
     template_value,
     validate_params,
 )
+from .wire import DECODERS
+from .yamlcheck import check_keys, want
 from .yamlsrc import line_of, load_file
 
-JOB_FILE, TEMPLATE_FILE = "job.yaml", "program.bpf.c"
+JOB_FILE, TEMPLATE_FILE = "job.yaml", DEFAULT_SOURCE
 _JOB_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -86,7 +71,7 @@ class RenderedJob:
 
 @dataclasses.dataclass
 class JobSpec:
-    """A validated job: metadata from job.yaml plus its compiled C template."""
+    """A checked job (a job folder or a playbook's own) with its compiled template."""
 
     name: str
     summary: str
@@ -98,6 +83,9 @@ class JobSpec:
     yaml_path: str
     btf: list = dataclasses.field(default_factory=list)
     source_name: str = TEMPLATE_FILE
+    text_line: int = 0  # YAML line of an inline `text:`'s first line; 0 for a file
+    auto_attach: bool = False  # no attach: in the YAML; slots come from the C
+    line: int = 0  # the job's line in its YAML (a playbook item's)
 
     def __post_init__(self) -> None:
         self.params = jobopts.with_implicit_params(self.params, self.outputs)
@@ -117,7 +105,9 @@ class JobSpec:
         """Render the C, attach slots and outputs for the given param values."""
         values = self.check_params(params)
         source = self._render_source(values)
-        outputs = [_render_output(o, values, self.yaml_path) for o in self.outputs]
+        outputs = [_render_output(o, values, self.yaml_path) for o in self.outputs
+                   if _wanted(o["when"], values, f"output {o['name']!r}",
+                              self.yaml_path, line_of(o, "when"))]
         jobopts.apply_params(outputs, values)
         return RenderedJob(
             id=job_id, job=self.name, params=dict(values), source=source,
@@ -130,46 +120,103 @@ class JobSpec:
         )
 
     def _render_attach(self, values: dict, source: str) -> list:
-        """The slots whose `when` holds, rendered (custom jobs may scan ``source``)."""
-        return [_render_slot(s, values, self.yaml_path) for s in self.slots
-                if _slot_wanted(s, values, self.yaml_path)]
+        """The slots whose `when` holds, rendered; without attach:, found in the C."""
+        if not self.auto_attach:
+            return [_render_slot(s, values, self.yaml_path) for s in self.slots
+                    if _slot_wanted(s, values, self.yaml_path)]
+        slots = auto_slots(source)
+        if not slots:
+            raise InputError(f"job {self.name!r} has no attach: and its C has no "
+                             "TRACEPOINT_PROBE(cat, name), RAW_TRACEPOINT_PROBE(name), "
+                             "kprobe__NAME or kretprobe__NAME function; add attach:",
+                             self.yaml_path, self.line or None)
+        return slots
 
     def _render_source(self, values: dict) -> str:
         context = {k: template_value(self.params[k], v) for k, v in values.items()}
         try:
             return self.template.render(context)
         except Exception as err:  # any failure is a template bug
-            raise render_error(err, self.template_path) from None
+            raise self.where(render_error(err, self.template_path)) from None
+
+    def where(self, err: InputError) -> InputError:
+        """Move an error in inline `text:` to its line in the YAML file."""
+        if not self.text_line or err.path != self.template_path:
+            return err
+        line = self.text_line + (err.line or 1) - 1
+        return InputError(f"in text of job {self.name!r}: {err.message}",
+                          self.yaml_path, line)
 
     def _resolve(self, values: dict) -> dict:
-        # Only the host knows a disk's dev number; the agent defines
-        # FLEET_DEV_<NAME> from this entry before compiling.
-        return {name: {"type": "disk", "value": values[name]}
+        # Only the host knows a disk's dev number or a user's uid; the agent
+        # defines FLEET_DEV_<NAME> / FLEET_UID_<NAME> from this entry.
+        return {name: {"type": spec.type, "value": values[name]}
                 for name, spec in self.params.items()
-                if spec.type == "disk" and values[name] is not None}
+                if spec.type in HOST_RESOLVED and values[name] is not None}
+
+
+def build_spec(name: str, data: Any, yaml_path: str, program: Program,
+               summary: str, line: int = 0, what: str = "job.yaml",
+               extra_keys: dict | None = None) -> JobSpec:
+    """A JobSpec from a job mapping (checked by the one schema) and its C."""
+    parts = parse_job(data, yaml_path, what, extra_keys)
+    spec = JobSpec(
+        name=name, summary=parts.summary or summary, params=parts.params,
+        slots=parts.slots, outputs=parts.outputs,
+        template=None,  # type: ignore[arg-type]  # compiled just below
+        template_path=program.template_path, yaml_path=yaml_path, btf=parts.btf,
+        source_name=program.source_name, text_line=program.text_line,
+        auto_attach=parts.auto_attach, line=line)
+    try:
+        spec.template = compile_template(program.text, program.template_path)
+    except InputError as err:
+        raise spec.where(err) from None
+    return spec
 
 
 def _slot_wanted(slot: Slot, values: dict, path: str) -> bool:
-    if isinstance(slot.when, bool):
-        return slot.when
+    return _wanted(slot.when, values, f"probe {slot.probe!r}", path, slot.line)
+
+
+def _wanted(when: str | bool, values: dict, what: str, path: str, line: int) -> bool:
+    """Does a slot's or output's `when` hold for these param values?"""
+    if isinstance(when, bool):
+        return when
     try:
-        expression = JINJA_ENV.compile_expression(slot.when, undefined_to_none=False)
+        expression = JINJA_ENV.compile_expression(when, undefined_to_none=False)
         return bool(expression(**values))
     except Exception as err:  # any failure is a job.yaml bug
-        raise InputError(f"`when: {slot.when}` of probe {slot.probe!r} failed: "
-                         f"{error_text(err)}", path, slot.line) from None
+        raise InputError(f"`when: {when}` of {what} failed: {error_text(err)}", path,
+                         line) from None
 
 
 def _render_slot(slot: Slot, values: dict, path: str) -> dict:
-    points = copy.deepcopy(slot.points)
-    for point in points:
-        if isinstance(point.get("freq"), str):  # perf_event frequency from a param
-            try:
-                point["freq"] = int(JINJA_ENV.from_string(point["freq"]).render(values))
-            except Exception as err:  # any failure is a job.yaml bug
-                raise InputError(f"freq of probe {slot.probe!r}: {error_text(err)}",
-                                 path, slot.line) from None
+    points = [_render_point(p, values, slot, path) for p in slot.points]
     return {"probe": slot.probe, "optional": slot.optional, "points": points}
+
+
+def _render_point(point: dict, values: dict, slot: Slot, path: str) -> dict:
+    """A point for the plan: its target and frequency rendered if they are templates."""
+    point = copy.deepcopy(point)
+    if point.pop("template", False):
+        line = point.pop("line", slot.line)
+        point["target"] = _render_text(point["target"], values, "attach target of "
+                                       f"probe {slot.probe!r}", path, line)
+        point = finish_point(point, path, line)
+    if isinstance(point.get("freq"), str):  # perf_event frequency from a param
+        text = _render_text(point["freq"], values, f"frequency of probe "
+                            f"{slot.probe!r}", path, slot.line)
+        want(text, text.isdigit() and int(text) >= 1, f"frequency of probe "
+             f"{slot.probe!r} must render to an integer >= 1", path, slot.line)
+        point["freq"] = int(text)
+    return point
+
+
+def _render_text(text: str, values: dict, what: str, path: str, line: int) -> str:
+    try:
+        return JINJA_ENV.from_string(text).render(values).strip()
+    except Exception as err:  # any failure is a job.yaml bug
+        raise InputError(f"{what}: {error_text(err)}", path, line) from None
 
 
 def _render_output(output: dict, values: dict, path: str) -> dict:
@@ -186,62 +233,43 @@ def _render_output(output: dict, values: dict, path: str) -> dict:
             raise InputError(f"output {output['name']!r}: {error_text(err)}", path,
                              line) from None
 
-    result = {key: None for key in _OUTPUT_KEYS}
+    result = {key: None for key in OUTPUT_KEYS}
     result.update(decode={}, columns=[])
-    result.update(render(output, line_of(output)))
-    result["columns"] = [{"field": c["field"], "unit": c.get("unit")}
-                         for c in result["columns"]]
+    result.update(render({k: v for k, v in output.items() if k != "when"},
+                         line_of(output)))
+    result["columns"] = [
+        {"field": c["field"], "unit": c.get("unit")} for c in result["columns"]
+        if _wanted(c.get("when", True), values, f"column {c['field']!r}", path,
+                   line_of(output, "columns"))]
     if result["kind"] == "histogram":
         result["scale"] = result["scale"] or "log2"
+    for field, decoder in result["decode"].items():  # a decoder may be a template
+        want(decoder, decoder in DECODERS, f"decoder of field {field!r} of output "
+             f"{output['name']!r} must render to one of {', '.join(DECODERS)}", path,
+             line_of(output, "decode"))
     if isinstance(result.get("top"), str):  # e.g. top: "{{ top }}" from a param
         try:
             result["top"] = int(result["top"])
         except ValueError:
             result["top"] = None
-        _want(result["top"], result["top"] is not None and result["top"] >= 1,
+        want(result["top"], result["top"] is not None and result["top"] >= 1,
               f"top of output {output['name']!r} must render to an integer >= 1",
               path, line_of(output, "top"))
     return result
-
-
-def parse_job_spec(name: str, data: Any, yaml_path: str, template_text: str,
-                   template_path: str) -> JobSpec:
-    """Build a JobSpec from parsed job.yaml data and the C template text."""
-    check_keys(data, _JOB_KEYS, "job.yaml", yaml_path)
-    summary = data["summary"]
-    _want(summary, isinstance(summary, str) and summary.strip() != "",
-          "summary must be a non-empty string", yaml_path, line_of(data, "summary"))
-    raw_params = data.get("params") or {}
-    _want(raw_params, isinstance(raw_params, dict), "params must be a mapping",
-          yaml_path, line_of(data, "params"))
-    params: dict[str, ParamSpec] = {
-        k: parse_param_spec(k, v, yaml_path) for k, v in raw_params.items()}
-    slots = [_parse_slot(s, yaml_path)
-             for s in _nonempty_list(data, "attach", "attach", yaml_path)]
-    outputs = [_parse_output(o, yaml_path)
-               for o in _nonempty_list(data, "outputs", "outputs", yaml_path)]
-    _unique([(s.probe, s.line) for s in slots], "probe", yaml_path)
-    _unique([(o["name"], line_of(o)) for o in outputs], "output", yaml_path)
-    return JobSpec(name=name, summary=summary.strip(), params=params, slots=slots,
-                   outputs=outputs, template=compile_template(template_text,
-                                                              template_path),
-                   template_path=template_path, yaml_path=yaml_path,
-                   btf=_parse_btf(data.get("btf", []), yaml_path, line_of(data, "btf")))
 
 
 ALIAS_FILE = "alias.yaml"
 
 
 def load_job_dir(job_dir: Path) -> JobSpec:
-    """Load and validate one job folder (job.yaml + program.bpf.c)."""
-    yaml_path, c_path = job_dir / JOB_FILE, job_dir / TEMPLATE_FILE
+    """Load and check one job folder (job.yaml + program.bpf.c)."""
+    yaml_path = str(job_dir / JOB_FILE)
     data = load_file(yaml_path)
-    try:
-        text = c_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read the job's C template: {err}",
-                         str(c_path)) from None
-    return parse_job_spec(job_dir.name, data, str(yaml_path), text, str(c_path))
+    if not isinstance(data, dict):
+        check_keys(data, JOB_KEYS, "job.yaml", yaml_path)  # says it must be a mapping
+    program = load_program(data, yaml_path, job_dir.name, TEMPLATE_FILE)
+    return build_spec(job_dir.name, data, yaml_path, program,
+                      f"job {job_dir.name}")
 
 
 class Catalog:
@@ -298,7 +326,7 @@ class Catalog:
         check_keys(data, {"alias_of": True, "summary": True, "defaults": False},
                    "alias.yaml", path)
         target = data["alias_of"]
-        _want(target, isinstance(target, str) and target != job_dir.name
+        want(target, isinstance(target, str) and target != job_dir.name
               and target in self._found
               and not (self._found[target] / ALIAS_FILE).is_file(),
               "alias_of must name a job folder of the catalog", path,

@@ -7,11 +7,12 @@ subcommand does lives in commands.py.
 from __future__ import annotations
 
 import sys
+import warnings
 
 from rich.console import Console
 
 from .cliargs import EXIT_BAD_INPUT, build_parser, parse_args
-from .errors import FleetError
+from .errors import FleetError, SpellingWarning
 
 EXIT_INTERRUPTED = 99
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(build_parser(version_text), argv)
     err = Console(stderr=True, emoji=False,
                   width=80 if not sys.stderr.isatty() else None)
+    _show_spelling_warnings(err)
     try:
         return _handler(args.command)(args, err)
     except FleetError as error:
@@ -56,6 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `fleet jobs | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+
+
+def _show_spelling_warnings(err: Console) -> None:
+    """Print old-spelling warnings as one `fleet: warning:` paragraph each."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SpellingWarning):
+            err.print(f"fleet: warning: {message}", markup=False, highlight=False)
+        else:
+            _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+_SHOW_WARNING = warnings.showwarning
 
 
 if __name__ == "__main__":

@@ -41,3 +41,15 @@ def brief(value: object) -> str:
     except ValueError:  # an int past Python's digit limit
         return "a number too long to show"
     return text if len(text) <= BRIEF_CHARS else text[: BRIEF_CHARS - 3] + "..."
+
+
+class SpellingWarning(FutureWarning):
+    """An old spelling that still works (a job schema key renamed, a form merged)."""
+
+
+def warn_spelling(message: str, path: str | None, line: int | None) -> None:
+    """Warn, naming file:line, that an old spelling was read; it still works."""
+    import warnings
+
+    where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+    warnings.warn(SpellingWarning(f"{where}{message}"), stacklevel=3)

@@ -44,7 +44,8 @@ def describe_job(spec: JobSpec) -> str:
         lines.append("  (none)")
     for name, param in spec.params.items():
         default = "none" if param.default is None else repr(param.default)
-        lines += _wrap(f"{name} ({param.expected()}; default {default})", "  ")
+        bcc = f"; bcc {param.bcc}" if param.bcc else ""
+        lines += _wrap(f"{name} ({param.expected()}; default {default}{bcc})", "  ")
         if param.help:
             lines += _wrap(param.help, "      ")
     lines += ["", "attach (each probe tries its points in order on the host):"]
@@ -62,7 +63,8 @@ def describe_job(spec: JobSpec) -> str:
     for out in spec.outputs:
         unit = units.get(out["name"], out.get("unit"))
         unit = f", {unit}" if unit else ""
-        lines.append(f"  {out['name']}: {out['kind']}{unit}")
+        when = f" (when {out['when']})" if out.get("when", True) is not True else ""
+        lines += _wrap(f"{out['name']}{when}: {out['kind']}{unit}", "  ")
         columns = [c["field"] for c in out.get("columns") or []]
         if columns:
             lines += _wrap("columns: " + ", ".join(columns), "      ")

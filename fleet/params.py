@@ -21,8 +21,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from .errors import InputError, brief
 from .yamlsrc import line_of
 
-PARAM_TYPES = ("bool", "int", "float", "str", "comm", "disk")
-STRING_TYPES = ("str", "comm", "disk")
+PARAM_TYPES = ("bool", "int", "float", "str", "comm", "disk", "user")
+STRING_TYPES = ("str", "comm", "disk", "user")
+# Values only a host can turn into numbers (a disk's dev, a user's uid).
+HOST_RESOLVED = ("disk", "user")
 
 # Values land in C as integer literals; keep them inside a signed 64-bit range
 # so a missing max never yields a literal the compiler silently truncates.
@@ -32,6 +34,8 @@ DEFAULT_MAX_LEN = 64
 _NAME_RE = re.compile(r"[a-z_][a-z0-9_]*")
 _COMM_RE = re.compile(r"[\x20-\x7e]{1,15}")
 _DISK_RE = re.compile(r"[A-Za-z0-9._-]{1,31}")
+# POSIX portable user names (and the usual extras: dots, a trailing $).
+_USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,31}\$?")
 _CLI_BOOLS = {"true": True, "yes": True, "false": False, "no": False}
 # Names jinja treats specially; a param called `loop` or `none` would be shadowed.
 _RESERVED = {"and", "or", "not", "in", "is", "if", "else", "true", "false",
@@ -83,6 +87,14 @@ def c_chars(value: Any) -> str:
     return "{" + ", ".join(f"0x{b:02x}" for b in data + b"\x00") + "}"
 
 
+def c_ints(value: Any) -> str:
+    """Jinja filter: a str param of comma-separated integers as a C initializer."""
+    text = _string_bytes(value, "c_ints").decode()
+    if not re.fullmatch(r"\d{1,10}(,\d{1,10})*", text):
+        raise StringLeakError(f"| c_ints needs comma-separated integers, got {text!r}")
+    return "{" + ", ".join(str(int(n)) for n in text.split(",")) + "}"
+
+
 def c_len(value: Any) -> int:
     """Jinja filter: the value's length in bytes, without the NUL."""
     return len(_string_bytes(value, "c_len"))
@@ -127,7 +139,7 @@ class _Environment(SandboxedEnvironment):
 # StrictUndefined: a typo in a template must fail the plan, not render as "".
 JINJA_ENV = _Environment(undefined=jinja2.StrictUndefined, autoescape=False,
                          keep_trailing_newline=True)
-JINJA_ENV.filters.update(c_chars=c_chars, c_len=c_len)
+JINJA_ENV.filters.update(c_chars=c_chars, c_len=c_len, c_ints=c_ints)
 
 
 def compile_template(text: str, filename: str) -> jinja2.Template:
@@ -170,6 +182,7 @@ class ParamSpec:
     max: float | None = None
     pattern: str | None = None
     max_len: int = DEFAULT_MAX_LEN
+    bcc: str | None = None  # the bcc tool's option this param stands for, e.g. -p PID
 
     def expected(self) -> str:
         """Describe in words which values this param accepts."""
@@ -183,6 +196,8 @@ class ParamSpec:
         if self.type == "comm":
             return ("a command name of 1-15 printable ASCII characters "
                     "without quotes or backslashes")
+        if self.type == "user":
+            return "a user name like 'www-data' (resolved to its uid on each host)"
         return "a disk name like 'sda' or 'nvme0n1' (1-31 of A-Z a-z 0-9 . _ -)"
 
     def accepts(self, value: Any) -> bool:
@@ -248,9 +263,13 @@ def _check_disk(spec: ParamSpec, value: Any) -> bool:
             and value.strip(".") != "")
 
 
+def _check_user(spec: ParamSpec, value: Any) -> bool:
+    return isinstance(value, str) and _USER_RE.fullmatch(value) is not None
+
+
 _CHECKERS = {"bool": lambda spec, value: isinstance(value, bool), "int": _check_int,
              "float": _check_float, "str": _check_str, "comm": _check_comm,
-             "disk": _check_disk}
+             "disk": _check_disk, "user": _check_user}
 
 
 def _parse_cli_int(text: str) -> Any:
@@ -345,7 +364,7 @@ def parse_param_spec(name: Any, decl: Any, path: str) -> ParamSpec:
     if ptype not in PARAM_TYPES:
         raise InputError(f"param {name!r} has type {ptype!r}; expected one of "
                          f"{', '.join(PARAM_TYPES)}", path, line_of(decl, "type", line))
-    _check_decl_keys(name, decl, {"type", "default", "help",
+    _check_decl_keys(name, decl, {"type", "default", "help", "bcc",
                                   *_EXTRA_KEYS.get(ptype, ())}, path)
     spec = ParamSpec(
         name=name, type=ptype, help=_decl_help(name, decl, path),
@@ -353,6 +372,7 @@ def parse_param_spec(name: Any, decl: Any, path: str) -> ParamSpec:
         max=_decl_bound(name, decl, "max", path),
         pattern=_decl_pattern(name, decl, ptype, path),
         max_len=_decl_max_len(name, decl, path),
+        bcc=_decl_bcc(name, decl, path),
     )
     default = decl.get("default")
     if not spec.accepts(default):
@@ -379,6 +399,15 @@ def _decl_help(name: str, decl: dict, path: str) -> str:
     if not isinstance(text, str):
         raise InputError(f"help of param {name!r} must be a string", path,
                          line_of(decl, "help"))
+    return text
+
+
+def _decl_bcc(name: str, decl: dict, path: str) -> str | None:
+    text = decl.get("bcc")
+    if text is not None and (not isinstance(text, str) or not text.strip()):
+        raise InputError(f"bcc of param {name!r} must be the bcc tool's option or "
+                         f"argument, like '-p PID', got {text!r}", path,
+                         line_of(decl, "bcc"))
     return text
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from . import jobopts
-from .catalog import Catalog, JobSpec, RenderedJob, check_keys
+from .catalog import Catalog, JobSpec, RenderedJob
 from .customjob import CUSTOM_KEYS, custom_spec, is_custom
 from .errors import InputError, brief
 from .limits import MAX_DURATION_S, MAX_FORKS, check_duration
+from .yamlcheck import check_keys
 from .yamlsrc import line_of, load_file
 
 # Required keys map to True; the order is the order shown in error messages.

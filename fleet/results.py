@@ -163,10 +163,14 @@ TRACE_COLUMNS = ({"field": "comm"}, {"field": "pid"}, {"field": "message"})
 
 
 def _as_reported(out: Mapping) -> Mapping:
-    """Trace lines and series rows (counters read every interval) arrive as events."""
+    """Trace lines, series rows and interval tables (read every interval) arrive
+    as events."""
     if out["kind"] == "trace":
         return dict(out, kind="events",
                     columns=out.get("columns") or [dict(c) for c in TRACE_COLUMNS])
+    if out["kind"] == "table" and out.get("interval"):  # top rows per interval
+        return dict(out, kind="events", columns=list(out.get("columns") or [])
+                    + [{"field": "secs", "unit": "s"}])
     if out["kind"] == "series":
         columns = out.get("columns") or [
             {"field": f, "unit": out.get("unit")} for f in out["fields"]

@@ -49,7 +49,9 @@ OUTCOMES = (
 
 
 # Field decoders the agent knows (job.yaml ``decode: {field: decoder}``).
-DECODERS = ("disk", "ip", "ipv4", "ipv6")
+# usym needs a ``pid`` field beside its address (the process it belongs to).
+DECODERS = ("disk", "ip", "ipv4", "ipv6", "ksym", "usym", "syscall", "signal",
+            "capability", "softirq", "drop_reason", "tcp_flags", "open_flags")
 
 
 class ProtocolError(Exception):

@@ -7,8 +7,10 @@
  * offsets when the host has BTF, else it is 0.
  */
 
+#include <fleet.h>
+
 #define ARGS_SIZE 256   /* the args field, NUL included; a power of two */
-#define MAX_ARGS 16     /* the path plus argv[1..15] */
+#define MAX_ARGS {{ max_args }}     /* the path plus argv[1..MAX_ARGS-1] */
 
 struct event {
     u64 ts;
@@ -37,6 +39,9 @@ BPF_PERF_OUTPUT(events);
 
 {% if comm %}
 static const char wanted_comm[] = {{ comm | c_chars }};
+{% endif %}
+{% if name %}
+static const char wanted_name[] = {{ name | c_chars }};
 {% endif %}
 {% if args_contain %}
 static const char needle[] = {{ args_contain | c_chars }};
@@ -94,6 +99,10 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
     if (uid != {{ uid }}U)
         return 0;
 {% endif %}
+{% if user %}
+    if (uid != FLEET_UID_USER)
+        return 0;
+{% endif %}
     int zero = 0;
     struct work *w = scratch.lookup(&zero);
     if (!w)
@@ -130,13 +139,7 @@ static __always_inline int on_enter(const char *filename, const char *const *arg
 static __always_inline u32 parent_tgid(void)
 {
 #ifdef FLEET_BTF
-    char *task = (char *)bpf_get_current_task();
-    char *parent = NULL;
-    u32 ppid = 0;
-    bpf_probe_read_kernel(&parent, sizeof(parent), task + FLEET_OFF_task_struct__real_parent);
-    if (parent)
-        bpf_probe_read_kernel(&ppid, sizeof(ppid), parent + FLEET_OFF_task_struct__tgid);
-    return ppid;
+    return fleet_parent_tgid();
 #else
     return 0;
 #endif
@@ -158,14 +161,23 @@ static __always_inline int on_exit(void *ctx, long ret)
     ev->pid = tgid;
     ev->ret = ret;
     ev->ppid = parent_tgid();
+{% if ppid is not none %}
+    if (ev->ppid != {{ ppid }}) {
+        pending.delete(&tgid);
+        return 0;
+    }
+{% endif %}
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
 {% if comm %}
-    #pragma unroll
-    for (int i = 0; i < sizeof(wanted_comm); i++) {
-        if (ev->comm[i] != wanted_comm[i]) {
-            pending.delete(&tgid);
-            return 0;
-        }
+    if (!fleet_comm_is(ev->comm, wanted_comm)) {
+        pending.delete(&tgid);
+        return 0;
+    }
+{% endif %}
+{% if name %}
+    if (!fleet_comm_has(ev->comm, wanted_name)) {
+        pending.delete(&tgid);
+        return 0;
     }
 {% endif %}
     events.perf_submit(ctx, ev, sizeof(*ev));

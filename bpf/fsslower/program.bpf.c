@@ -31,6 +31,8 @@ struct event {
     char file[64];
 };
 
+#include <fleet.h>
+
 BPF_HASH(calls, u64, struct call, 10240);
 BPF_PERF_OUTPUT(events);
 
@@ -41,23 +43,7 @@ BPF_PERF_OUTPUT(events);
 static __always_inline void *fd_file(s32 fd)
 {
 #ifdef FLEET_BTF
-    void *task = (void *)bpf_get_current_task();
-    void *files = NULL, *fdt = NULL, *fds = NULL, *file = NULL;
-    u32 max_fds = 0;
-    bpf_probe_read_kernel(&files, sizeof(files), task + FLEET_OFF_task_struct__files);
-    if (!files)
-        return NULL;
-    bpf_probe_read_kernel(&fdt, sizeof(fdt), files + FLEET_OFF_files_struct__fdt);
-    if (!fdt)
-        return NULL;
-    bpf_probe_read_kernel(&max_fds, sizeof(max_fds), fdt + FLEET_OFF_fdtable__max_fds);
-    if (fd < 0 || (u32)fd >= max_fds)
-        return NULL;
-    bpf_probe_read_kernel(&fds, sizeof(fds), fdt + FLEET_OFF_fdtable__fd);
-    if (!fds)
-        return NULL;
-    bpf_probe_read_kernel(&file, sizeof(file), fds + (u64)fd * sizeof(void *));
-    return file;
+    return fleet_fd_file(fd);
 #else
     return NULL;
 #endif

@@ -6,6 +6,8 @@
  * first member is the u64 flags (uapi, stable).
  */
 
+#include <fleet.h>
+
 #define PATH_SIZE 256
 
 struct start {
@@ -22,6 +24,7 @@ struct event {
     u32 uid;
     s32 ret;
     u32 flags;
+    u32 open_flags;    /* the flags again, named O_* by the agent */
     char comm[16];
     char path[PATH_SIZE];
 };
@@ -33,12 +36,19 @@ BPF_PERF_OUTPUT(events);
 {% if comm %}
 static const char wanted_comm[] = {{ comm | c_chars }};
 {% endif %}
+{% if name %}
+static const char wanted_name[] = {{ name | c_chars }};
+{% endif %}
 
 static __always_inline int on_enter(const char *path, u32 flags)
 {
     u64 id = bpf_get_current_pid_tgid();
 {% if pid is not none %}
     if ((id >> 32) != {{ pid }})
+        return 0;
+{% endif %}
+{% if tid is not none %}
+    if ((u32)id != {{ tid }})
         return 0;
 {% endif %}
 {% if uid is not none %}
@@ -50,13 +60,14 @@ static __always_inline int on_enter(const char *path, u32 flags)
         return 0;
 {% endif %}
 {% if comm %}
+    if (!fleet_current_comm_is(wanted_comm))
+        return 0;
+{% endif %}
+{% if name %}
     char comm[16] = {};
     bpf_get_current_comm(&comm, sizeof(comm));
-    #pragma unroll
-    for (int i = 0; i < sizeof(wanted_comm); i++) {
-        if (comm[i] != wanted_comm[i])
-            return 0;
-    }
+    if (!fleet_comm_has(comm, wanted_name))
+        return 0;
 {% endif %}
     struct start s = {.ts = bpf_ktime_get_ns(), .path = path, .flags = flags};
     starts.update(&id, &s);
@@ -85,7 +96,7 @@ static __always_inline int on_exit(void *ctx, long ret)
     ev->tid = id;
     ev->uid = bpf_get_current_uid_gid();
     ev->ret = ret;
-    ev->flags = st.flags;
+    ev->flags = ev->open_flags = st.flags;
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
     if (bpf_probe_read_user_str(&ev->path, sizeof(ev->path), st.path) < 0)
         ev->path[0] = 0;

@@ -12,17 +12,26 @@ struct sample_key {
 };
 
 BPF_HASH(counts, struct sample_key, u64, 40960);
-BPF_STACK_TRACE(stack_traces, 16384);
+BPF_STACK_TRACE(stack_traces, {{ stack_storage_size }});
 
 int on_sample(void *ctx)
 {
-    u32 pid = bpf_get_current_pid_tgid() >> 32;
+    u64 id = bpf_get_current_pid_tgid();
+    u32 pid = id >> 32;
 {% if not include_idle %}
     if (pid == 0)
         return 0;
 {% endif %}
 {% if pid is not none %}
     if (pid != {{ pid }})
+        return 0;
+{% endif %}
+{% if tid is not none %}
+    if ((u32)id != {{ tid }})
+        return 0;
+{% endif %}
+{% if cpu is not none %}
+    if (bpf_get_smp_processor_id() != {{ cpu }})
         return 0;
 {% endif %}
     struct sample_key key = {.pid = pid};

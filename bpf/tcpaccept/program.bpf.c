@@ -11,12 +11,7 @@
  * Addresses travel as 16 bytes: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
  */
 
-#define FLEET_IPPROTO_TCP 6
-#define FLEET_AF_INET 2
-#define FLEET_AF_INET6 10
-#define FLEET_TCP_CLOSE 7
-#define FLEET_TCP_ESTABLISHED 1
-#define FLEET_TCP_SYN_RECV 3
+#include <fleet.h>
 
 struct event {
     u64 ts;
@@ -30,28 +25,6 @@ struct event {
 };
 
 BPF_PERF_OUTPUT(events);
-
-/* Copy the tracepoint's addresses for either family into 16-byte fields. */
-static __always_inline int copy_addrs(struct event *ev, u16 family,
-                                      const void *s4, const void *d4,
-                                      const void *s6, const void *d6)
-{
-    if (family == FLEET_AF_INET) {
-        ev->ipver = 4;
-        ev->laddr[10] = ev->laddr[11] = 0xff;
-        ev->raddr[10] = ev->raddr[11] = 0xff;
-        bpf_probe_read_kernel(&ev->laddr[12], 4, s4);
-        bpf_probe_read_kernel(&ev->raddr[12], 4, d4);
-        return 1;
-    }
-    if (family == FLEET_AF_INET6) {
-        ev->ipver = 6;
-        bpf_probe_read_kernel(&ev->laddr, 16, s6);
-        bpf_probe_read_kernel(&ev->raddr, 16, d6);
-        return 1;
-    }
-    return 0;
-}
 
 #ifdef FLEET_BTF
 /* Handshakes done but not yet accepted; LRU so unaccepted ones age out. */
@@ -78,8 +51,9 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
         return 0;
 {% endif %}
     struct event ev = {};
-    if (!copy_addrs(&ev, args->family, args->saddr, args->daddr,
-                    args->saddr_v6, args->daddr_v6))
+    ev.ipver = fleet_copy_addrs(ev.laddr, ev.raddr, args->family, args->saddr,
+                                args->daddr, args->saddr_v6, args->daddr_v6);
+    if (!ev.ipver)
         return 0;
     ev.lport = args->sport;
     ev.rport = args->dport;
@@ -99,24 +73,9 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 /* The struct sock behind descriptor fd of the current task, or 0. */
 static __always_inline u64 fd_to_sock(long fd)
 {
-    void *task = (void *)bpf_get_current_task();
-    void *files = 0, *fdt = 0, *fds = 0, *file = 0, *sock = 0;
-    unsigned int max_fds = 0;
+    char *file = fleet_fd_file(fd), *sock = 0;
     u64 sk = 0;
 
-    bpf_probe_read_kernel(&files, sizeof(files), task + FLEET_OFF_task_struct__files);
-    if (!files)
-        return 0;
-    bpf_probe_read_kernel(&fdt, sizeof(fdt), files + FLEET_OFF_files_struct__fdt);
-    if (!fdt)
-        return 0;
-    bpf_probe_read_kernel(&max_fds, sizeof(max_fds), fdt + FLEET_OFF_fdtable__max_fds);
-    if (fd >= max_fds)
-        return 0;
-    bpf_probe_read_kernel(&fds, sizeof(fds), fdt + FLEET_OFF_fdtable__fd);
-    if (!fds)
-        return 0;
-    bpf_probe_read_kernel(&file, sizeof(file), fds + fd * sizeof(void *));
     if (!file)
         return 0;
     bpf_probe_read_kernel(&sock, sizeof(sock), file + FLEET_OFF_file__private_data);

@@ -7,17 +7,12 @@
  * Addresses travel as 16 bytes: IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
  */
 
-#define FLEET_IPPROTO_TCP 6
-#define FLEET_AF_INET 2
-#define FLEET_AF_INET6 10
-#define FLEET_TCP_ESTABLISHED 1
-#define FLEET_TCP_SYN_SENT 2
-#define FLEET_TCP_SYN_RECV 3
-#define FLEET_TCP_CLOSE 7
+#include <fleet.h>
 
 struct attempt {
     u64 start;
     u32 pid;
+    u32 uid;
     char comm[16];
 };
 
@@ -25,6 +20,7 @@ struct event {
     u64 ts;
     u64 lat_us;
     u32 pid;
+    u32 uid;
     u16 sport;
     u16 dport;
     u8 saddr[16];
@@ -35,29 +31,19 @@ struct event {
 };
 
 BPF_HASH(attempts, u64, struct attempt, 10240);
+{% if count %}
+struct count_key {
+    u8 saddr[16];
+    u8 daddr[16];
+    u16 dport;
+};
+BPF_HASH(counts, struct count_key, u64, 10240);
+{% else %}
 BPF_PERF_OUTPUT(events);
-
-/* Copy the tracepoint's addresses for either family into 16-byte fields. */
-static __always_inline int copy_addrs(struct event *ev, u16 family,
-                                      const void *s4, const void *d4,
-                                      const void *s6, const void *d6)
-{
-    if (family == FLEET_AF_INET) {
-        ev->ipver = 4;
-        ev->saddr[10] = ev->saddr[11] = 0xff;
-        ev->daddr[10] = ev->daddr[11] = 0xff;
-        bpf_probe_read_kernel(&ev->saddr[12], 4, s4);
-        bpf_probe_read_kernel(&ev->daddr[12], 4, d4);
-        return 1;
-    }
-    if (family == FLEET_AF_INET6) {
-        ev->ipver = 6;
-        bpf_probe_read_kernel(&ev->saddr, 16, s6);
-        bpf_probe_read_kernel(&ev->daddr, 16, d6);
-        return 1;
-    }
-    return 0;
-}
+{% endif %}
+{% if ports %}
+static const u16 wanted_ports[] = {{ ports | c_ints }};
+{% endif %}
 
 /* connect() moved the socket to SYN_SENT: remember who, and when. */
 static __always_inline void note_attempt(u64 sk, u16 dport)
@@ -67,11 +53,24 @@ static __always_inline void note_attempt(u64 sk, u16 dport)
     if (dport != {{ port }})
         return;
 {% endif %}
+{% if ports %}
+    int listed = 0;
+#pragma unroll
+    for (int i = 0; i < sizeof(wanted_ports) / sizeof(wanted_ports[0]); i++)
+        listed |= dport == wanted_ports[i];
+    if (!listed)
+        return;
+{% endif %}
 {% if pid is not none %}
     if (pid != {{ pid }})
         return;
 {% endif %}
-    struct attempt a = {.start = bpf_ktime_get_ns(), .pid = pid};
+    u32 uid = bpf_get_current_uid_gid();
+{% if uid is not none %}
+    if (uid != {{ uid }}U)
+        return;
+{% endif %}
+    struct attempt a = {.start = bpf_ktime_get_ns(), .pid = pid, .uid = uid};
     bpf_get_current_comm(&a.comm, sizeof(a.comm));
     attempts.update(&sk, &a);
 }
@@ -97,14 +96,23 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
     ev.ts = bpf_ktime_get_ns();
     ev.lat_us = (ev.ts - a->start) / 1000;
     ev.pid = a->pid;
+    ev.uid = a->uid;
     __builtin_memcpy(&ev.comm, a->comm, sizeof(ev.comm));
     attempts.delete(&sk);
-    if (!copy_addrs(&ev, args->family, args->saddr, args->daddr,
-                    args->saddr_v6, args->daddr_v6))
+    ev.ipver = fleet_copy_addrs(ev.saddr, ev.daddr, args->family, args->saddr,
+                                args->daddr, args->saddr_v6, args->daddr_v6);
+    if (!ev.ipver)
         return 0;
     ev.sport = args->sport;
     ev.dport = args->dport;
     ev.refused = args->newstate == FLEET_TCP_CLOSE;
+{% if count %}
+    struct count_key key = {.dport = ev.dport};
+    __builtin_memcpy(&key.saddr, ev.saddr, sizeof(key.saddr));
+    __builtin_memcpy(&key.daddr, ev.daddr, sizeof(key.daddr));
+    counts.increment(key);
+{% else %}
     events.perf_submit(args, &ev, sizeof(ev));
+{% endif %}
     return 0;
 }

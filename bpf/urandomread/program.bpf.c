@@ -10,6 +10,8 @@
 #define S_IFMT_BITS 0170000
 #define S_IFCHR_BITS 0020000
 
+#include <fleet.h>
+
 struct key {
     char comm[16];
     u32 pid;
@@ -21,23 +23,9 @@ BPF_HASH(inflight, u64, u8, 10240);     /* by pid_tgid: a call we count */
 static __always_inline int is_urandom(u32 fd)
 {
 #ifdef FLEET_BTF
-    char *task = (char *)bpf_get_current_task();
-    char *files = NULL, *fdt = NULL, *fds = NULL, *file = NULL, *inode = NULL;
-    u32 max_fds = 0, rdev = 0;
+    char *file = fleet_fd_file(fd), *inode = NULL;
+    u32 rdev = 0;
     u16 mode = 0;
-    bpf_probe_read_kernel(&files, sizeof(files), task + FLEET_OFF_task_struct__files);
-    if (!files)
-        return 0;
-    bpf_probe_read_kernel(&fdt, sizeof(fdt), files + FLEET_OFF_files_struct__fdt);
-    if (!fdt)
-        return 0;
-    bpf_probe_read_kernel(&max_fds, sizeof(max_fds), fdt + FLEET_OFF_fdtable__max_fds);
-    if (fd >= max_fds)
-        return 0;
-    bpf_probe_read_kernel(&fds, sizeof(fds), fdt + FLEET_OFF_fdtable__fd);
-    if (!fds)
-        return 0;
-    bpf_probe_read_kernel(&file, sizeof(file), fds + (u64)fd * sizeof(void *));
     if (!file)
         return 0;
     bpf_probe_read_kernel(&inode, sizeof(inode), file + FLEET_OFF_file__f_inode);

@@ -40,8 +40,8 @@ def pid_playbook(path: Path, pid: int) -> Path:
     book = yaml.safe_load((LESSON / "playbook.yaml").read_text())
     job = book["jobs"][0]
     job["source"] = str(LESSON / job["source"])
-    point = job["attach"][0]["usdt"]
-    assert point.pop("binary") == PYTHON
+    point = job["attach"][0]
+    assert point["usdt"] == f"{PYTHON}:python:gc__start"
     point["pid"] = pid
     path.write_text(yaml.safe_dump(book, sort_keys=False))
     return path
@@ -71,7 +71,7 @@ def test_every_host_attached_by_pid(lesson_run):
         host = results["hosts"][name]
         assert host["outcome"] == "ok", host["reason"]
         used = attach_used(host, "usdt_python_gc")
-        assert used == [f"usdt:pid{pid}:python:gc__start"]
+        assert used == [f"usdt:{PYTHON}:python:gc__start"]
 
 
 def test_gc_runs_of_the_worker_on_every_host(lesson_run):

@@ -1145,6 +1145,7 @@ def test_prepare_passes_use_macros_and_resolved_flags(monkeypatch, checked):
             "-DFLEET_USE_tracepoint__block__block_rq_insert=1",
             "-DFLEET_USE_tracepoint__block__block_rq_complete=1",
             "-DFLEET_DEV_DISK=8388608U",
+            f"-DFLEET_AGENT_PID={os.getpid()}",
         ]
     ]
     # only the point naming its fn is attached by hand; the rest auto-attach

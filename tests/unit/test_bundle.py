@@ -71,7 +71,11 @@ def test_zip_members_and_contents():
             assert info.external_attr == 0o644 << 16, info.filename
         # every module is valid Python (compiled, never executed)
         for name in names:
-            compile(zf.read(name), name, "exec")
+            if name.endswith(".py"):
+                compile(zf.read(name), name, "exec")
+        # the jobs' shared C header travels with the agent
+        header = data_dir("bpf") / "include" / "fleet.h"
+        assert zf.read("agent/include/fleet.h") == header.read_bytes()
 
 
 def test_members_are_exactly_the_agent_py_files_in_sorted_order(tmp_path, monkeypatch):
@@ -83,7 +87,12 @@ def test_members_are_exactly_the_agent_py_files_in_sorted_order(tmp_path, monkey
     (agent / "README.md").write_text("not shipped\n")
     (agent / "__pycache__").mkdir()
     (agent / "__pycache__" / "alpha.cpython-311.pyc").write_bytes(b"\0")
-    monkeypatch.setattr(bundle_mod, "data_dir", lambda name: {"agent": agent}[name])
+    include = tmp_path / "bpf" / "include"
+    include.mkdir(parents=True)
+    (include / "fleet.h").write_text("#define X 1\n")
+    (include / "notes.txt").write_text("not shipped\n")
+    monkeypatch.setattr(bundle_mod, "data_dir",
+                        lambda name: {"agent": agent, "bpf": tmp_path / "bpf"}[name])
     b = build_bundle()
     with _zip(b.data) as zf:
         assert zf.namelist() == [
@@ -91,6 +100,7 @@ def test_members_are_exactly_the_agent_py_files_in_sorted_order(tmp_path, monkey
             "agent/__main__.py",
             "agent/alpha.py",
             "agent/zeta.py",
+            "agent/include/fleet.h",
             "wire.py",
         ]
         assert zf.read("__main__.py") == b"print('main')\n"
@@ -101,7 +111,8 @@ def test_changing_an_agent_file_changes_the_name(tmp_path, monkeypatch):
     agent = tmp_path / "agent"
     agent.mkdir()
     (agent / "__main__.py").write_text("print('main')\n")
-    monkeypatch.setattr(bundle_mod, "data_dir", lambda name: agent)
+    monkeypatch.setattr(bundle_mod, "data_dir",
+                        lambda name: agent if name == "agent" else tmp_path / "bpf")
     before = build_bundle()
     (agent / "__main__.py").write_text("print('main 2')\n")
     after = build_bundle()

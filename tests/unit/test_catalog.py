@@ -91,18 +91,18 @@ def test_get_parses_fixture_job(catalog: Catalog) -> None:
 # --- bad job.yaml ------------------------------------------------------------
 
 BAD_JOBS = [
-    ("summary: x\n", "job.yaml is missing required key 'attach'", 1),
+    ("summary: x\n", "job.yaml is missing required key 'outputs'", 1),
     ("[1, 2]\n", "job.yaml must be a mapping", 1),
     (GOOD_YAML + "kind: histogram\n", "unknown key 'kind' in job.yaml", 12),
     (GOOD_YAML.replace("summary: test job", "sumary: x"),
      "unknown key 'sumary' in job.yaml (did you mean 'summary'?)", 1),
     (GOOD_YAML.replace("tracepoint: sched:sched_switch", "fentry: vfs_read"),
-     "an attach point is a one-key mapping", 7),
+     "an attach point is a mapping {kind: target} (plus fn)", 7),
     (GOOD_YAML.replace("tracepoint: sched:sched_switch", "tracepoint: sched_switch"),
      "tracepoint target must look like category:name, got 'sched_switch'", 7),
     (GOOD_YAML.replace("      - tracepoint: sched:sched_switch",
                        "      - tracepoint: a:b\n        fn: 1bad"),
-     "fn must be a C identifier, got '1bad'", 8),
+     "fn must name the C function to attach (a C identifier), got '1bad'", 8),
     (GOOD_YAML.replace("    map: dist\n", ""),
      "output is missing required key 'map'", 9),
     (GOOD_YAML.replace("kind: histogram", "kind: heatmap"),
@@ -341,7 +341,7 @@ def test_outputs_are_rendered_with_params(catalog: Catalog) -> None:
         "name": "latency", "kind": "histogram", "map": "dist", "unit": "usecs",
         "decode": {"dev": "disk"}, "time": None, "columns": [], "top": None,
             "stack_map": None, "fields": None, "interval": None, "ratios": None,
-            "scale": "log2"}]
+            "scale": "log2", "meminfo": None}]
     assert spec.render({"milliseconds": True}, "x").outputs[0]["unit"] == "msecs"
     events = catalog.get("snoop").render({}, "x").outputs
     assert events[0]["columns"][2] == {"field": "lat_us", "unit": "usecs"}

@@ -9,8 +9,8 @@ import pytest
 
 from fleet import cli
 from fleet.catalog import Catalog, JobSpec
-from fleet.customjob import auto_slots
-from fleet.errors import InputError
+from fleet.errors import InputError, SpellingWarning
+from fleet.jobspec import auto_slots
 from fleet.play import plan_run
 from fleet.playbook import load_playbook
 
@@ -33,8 +33,8 @@ def write_book(tmp_path: Path, jobs: str, program: str = PROGRAM) -> Path:
     return path
 
 
-def one_job(attach: str = "- kprobe: {function: vfs_read, fn: count}",
-            outputs: str = "- table: {map: counts}", extra: str = "") -> str:
+def one_job(attach: str = "- {kprobe: vfs_read, fn: count}",
+            outputs: str = "- {kind: table, map: counts}", extra: str = "") -> str:
     """A custom job item with the given attach and outputs lists (YAML text)."""
     text = ("- name: mine\n  source: bpf/prog.c\n"
             "  params: {min_len: {type: int, default: 1}}\n")
@@ -61,66 +61,117 @@ def slot(probe, *points, optional=False):
 
 UPROBE = {"kind": "uprobe", "target": "c:strlen", "fn": "count", "library": "c",
           "symbol": "strlen", "addr": None, "pid": None}
+KP = {"kind": "kprobe", "target": "do_sys_openat2", "fn": "f"}
+PERF = {"kind": "perf_event", "target": "software:cpu-clock", "fn": "on_sample",
+        "freq": 49}
+USDT = {"kind": "usdt", "target": "/usr/bin/python3:python:gc__start", "fn": "on_gc",
+        "binary": "/usr/bin/python3", "provider": "python", "probe": "gc__start",
+        "pid": None}
 ATTACH_FORMS = [
     ('tracepoint: "sched:sched_switch"',
      slot("sched_switch", tp("sched:sched_switch"))),
-    ('tracepoint: {name: "sched:sched_switch", fn: on_switch}',
+    ('tracepoint: "sched:sched_switch"\nfn: on_switch',
      slot("sched_switch", tp("sched:sched_switch", "on_switch"))),
-    ("raw_tracepoint: {name: sched_switch, fn: f}",
+    ("raw_tracepoint: sched_switch\nfn: f",
      slot("sched_switch", {"kind": "raw_tracepoint", "target": "sched_switch",
                            "fn": "f"})),
     ("raw_tracepoint: sched_switch",
      slot("sched_switch", {"kind": "raw_tracepoint", "target": "sched_switch",
                            "fn": None})),
-    ("kprobe: {function: do_sys_openat2, fn: f}",
-     slot("do_sys_openat2", {"kind": "kprobe", "target": "do_sys_openat2", "fn": "f"})),
+    ("kprobe: do_sys_openat2\nfn: f", slot("do_sys_openat2", KP)),
     ("kprobe: do_sys_openat2",
-     slot("do_sys_openat2",
-          {"kind": "kprobe", "target": "do_sys_openat2", "fn": None})),
+     slot("do_sys_openat2", dict(KP, fn=None))),
     ("kretprobe: do_sys_openat2",
-     slot("do_sys_openat2_return",
-          {"kind": "kretprobe", "target": "do_sys_openat2", "fn": None})),
-    ("kretprobe: {function: vfs_read, fn: ret}",
-     slot("vfs_read_return", {"kind": "kretprobe", "target": "vfs_read", "fn": "ret"})),
-    ("uprobe: {library: c, symbol: strlen, fn: count}", slot("strlen", UPROBE)),
-    ("uretprobe: {library: /lib/libc.so.6, symbol: strlen, fn: count, pid: 42}",
+     slot("do_sys_openat2_return", dict(KP, kind="kretprobe", fn=None))),
+    ("kprobe: 'vfs_*'\nfn: f",
+     slot("vfs__", dict(KP, target="vfs_*", pattern=True))),
+    ("uprobe: c:strlen\nfn: count", slot("strlen", UPROBE)),
+    ("uretprobe: /lib/libc.so.6:strlen\nfn: count\npid: 42",
      slot("strlen_return", dict(UPROBE, kind="uretprobe", library="/lib/libc.so.6",
                                 target="/lib/libc.so.6:strlen", pid=42))),
-    ("uprobe: {library: c, addr: 0x1234, fn: count}",
+    ("uprobe: c:0x1234\nfn: count",
      slot("addr_1234", dict(UPROBE, target="c:0x1234", symbol=None, addr=0x1234))),
-    ("uprobe: {library: c, addr: '0x10', fn: count}",
-     slot("addr_10", dict(UPROBE, target="c:0x10", symbol=None, addr=16))),
-    ("usdt: {provider: python, probe: gc__start, binary: /usr/bin/python3, fn: on_gc}",
-     slot("gc__start", {"kind": "usdt", "target": "/usr/bin/python3:python:gc__start",
-                        "fn": "on_gc", "binary": "/usr/bin/python3",
-                        "provider": "python", "probe": "gc__start", "pid": None})),
-    ("usdt: {provider: python, probe: gc__start, pid: 99, fn: on_gc}",
-     slot("gc__start", {"kind": "usdt", "target": "pid99:python:gc__start",
-                        "fn": "on_gc", "binary": None, "provider": "python",
-                        "probe": "gc__start", "pid": 99})),
-    ("perf_event: {event: cpu-clock, frequency: 49, fn: on_sample}",
-     slot("cpu_clock", {"kind": "perf_event", "target": "software:cpu-clock",
-                        "fn": "on_sample", "freq": 49})),
-    ("perf_event: {event: instructions, fn: s}",
-     slot("instructions", {"kind": "perf_event", "target": "hardware:instructions",
-                           "fn": "s", "freq": 49})),
-    ("perf_event: {event: 'software:task-clock', frequency: 99, fn: s}",
-     slot("task_clock", {"kind": "perf_event", "target": "software:task-clock",
-                         "fn": "s", "freq": 99})),
-    ("perf_event: {event: cpu-cycles, frequency: '{{ min_len * 10 }}', fn: s}",
-     slot("cpu_cycles", {"kind": "perf_event", "target": "hardware:cpu-cycles",
-                         "fn": "s", "freq": 10})),
-    ("first_of:\n  - tracepoint: 'syscalls:sys_enter_openat'\n"
-     "  - kprobe: {function: do_sys_openat2, fn: f}\noptional: true",
-     slot("sys_enter_openat", tp("syscalls:sys_enter_openat"),
-          {"kind": "kprobe", "target": "do_sys_openat2", "fn": "f"}, optional=True)),
+    ("usdt: /usr/bin/python3:python:gc__start\nfn: on_gc", slot("gc__start", USDT)),
+    ("usdt: /usr/bin/python3:gc__start\nfn: on_gc\npid: 9",
+     slot("gc__start", dict(USDT, target="/usr/bin/python3:gc__start", provider=None,
+                            pid=9))),
+    ("perf_event: cpu-clock\nfrequency: 49\nfn: on_sample", slot("cpu_clock", PERF)),
+    ("perf_event: instructions\nfn: s",
+     slot("instructions", dict(PERF, target="hardware:instructions", fn="s"))),
+    ("perf_event: cpu-cycles\nfrequency: '{{ min_len * 10 }}'\nfn: s",
+     slot("cpu_cycles", dict(PERF, target="hardware:cpu-cycles", fn="s", freq=10))),
+    ("points:\n  - tracepoint: 'syscalls:sys_enter_openat'\n  - kprobe: do_sys_openat2"
+     "\n    fn: f\noptional: true",
+     slot("sys_enter_openat", tp("syscalls:sys_enter_openat"), KP, optional=True)),
     ("kprobe: vfs_read\nprobe: reads\noptional: true",
      slot("reads", {"kind": "kprobe", "target": "vfs_read", "fn": None},
           optional=True)),
 ]
 
+# The playbook's old spellings: each still works, with a SpellingWarning.
+OLD_ATTACH_FORMS = [
+    ('tracepoint: {name: "sched:sched_switch", fn: on_switch}',
+     slot("sched_switch", tp("sched:sched_switch", "on_switch")),
+     "{tracepoint: {...}} is now written {tracepoint: sched:sched_switch, fn: "
+     "on_switch}"),
+    ("raw_tracepoint: {name: sched_switch, fn: f}",
+     slot("sched_switch", {"kind": "raw_tracepoint", "target": "sched_switch",
+                           "fn": "f"}), "{raw_tracepoint: {...}}"),
+    ("kprobe: {function: do_sys_openat2, fn: f}", slot("do_sys_openat2", KP),
+     "{kprobe: {...}} is now written {kprobe: do_sys_openat2, fn: f}"),
+    ("kretprobe: {function: vfs_read, fn: ret}",
+     slot("vfs_read_return", {"kind": "kretprobe", "target": "vfs_read", "fn": "ret"}),
+     "{kretprobe: {...}}"),
+    ("uprobe: {library: c, symbol: strlen, fn: count}", slot("strlen", UPROBE),
+     "{uprobe: {...}} is now written {uprobe: c:strlen, fn: count}"),
+    ("uretprobe: {library: /lib/libc.so.6, symbol: strlen, fn: count, pid: 42}",
+     slot("strlen_return", dict(UPROBE, kind="uretprobe", library="/lib/libc.so.6",
+                                target="/lib/libc.so.6:strlen", pid=42)),
+     "{uretprobe: {...}}"),
+    ("uprobe: {library: c, addr: 0x1234, fn: count}",
+     slot("addr_1234", dict(UPROBE, target="c:0x1234", symbol=None, addr=0x1234)),
+     "{uprobe: c:0x1234, fn: count}"),
+    ("uprobe: {library: c, addr: '0x10', fn: count}",
+     slot("addr_10", dict(UPROBE, target="c:0x10", symbol=None, addr=16)),
+     "{uprobe: c:0x10, fn: count}"),
+    ("usdt: {provider: python, probe: gc__start, binary: /usr/bin/python3, fn: on_gc}",
+     slot("gc__start", USDT), "{usdt: /usr/bin/python3:python:gc__start, fn: on_gc}"),
+    ("usdt: {provider: python, probe: gc__start, pid: 99, fn: on_gc}",
+     slot("gc__start", {"kind": "usdt", "target": "/proc/99/exe:python:gc__start",
+                        "fn": "on_gc", "binary": "/proc/99/exe", "provider": "python",
+                        "probe": "gc__start", "pid": 99}), "{usdt: {...}}"),
+    ("perf_event: {event: cpu-clock, frequency: 49, fn: on_sample}",
+     slot("cpu_clock", PERF), "{perf_event: cpu-clock, fn: on_sample, frequency: 49}"),
+    ("perf_event: {event: 'software:task-clock', frequency: 99, fn: s}",
+     slot("task_clock", dict(PERF, target="software:task-clock", fn="s", freq=99)),
+     "{perf_event: task-clock, fn: s, frequency: 99}"),
+    ("perf_event: cpu-clock\nfreq: 7\nfn: on_sample",
+     slot("cpu_clock", dict(PERF, freq=7)), "`freq:` is now spelled `frequency:`"),
+    ("perf_event: software:cpu-clock\nfn: on_sample", slot("cpu_clock", PERF),
+     "perf_event 'software:cpu-clock' is now spelled 'cpu-clock'"),
+    ("first_of:\n  - tracepoint: 'syscalls:sys_enter_openat'\n"
+     "  - kprobe: {function: do_sys_openat2, fn: f}\noptional: true",
+     slot("sys_enter_openat", tp("syscalls:sys_enter_openat"), KP, optional=True),
+     "`first_of:` is now spelled `points:`"),
+]
+
+
+@pytest.mark.parametrize("item,expected,note", OLD_ATTACH_FORMS)
+def test_old_attach_spellings_warn_and_work(tmp_path: Path, catalog: Catalog,
+                                            item: str, expected: dict,
+                                            note: str) -> None:
+    with pytest.warns(SpellingWarning) as caught:
+        job = render_one(tmp_path, catalog, one_job(attach="- " + item.replace(
+            "\n", "\n  ")))
+    assert job.attach == [expected]
+    messages = [str(w.message) for w in caught]
+    assert any(note in m for m in messages), messages
+    assert all(m.startswith(f"{tmp_path / 'book.yaml'}:") for m in messages)
+    assert 8 <= int(messages[0].split(":")[1]) <= 10
+
 
 @pytest.mark.parametrize("item,expected", ATTACH_FORMS)
+@pytest.mark.filterwarnings("error::fleet.errors.SpellingWarning")
 def test_attach_forms(tmp_path: Path, catalog: Catalog, item: str,
                       expected: dict) -> None:
     job = render_one(tmp_path, catalog, one_job(attach="- " + item.replace(
@@ -129,7 +180,7 @@ def test_attach_forms(tmp_path: Path, catalog: Catalog, item: str,
 
 
 def test_slot_names_are_made_unique(tmp_path: Path, catalog: Catalog) -> None:
-    attach = ("- kprobe: vfs_read\n- kprobe: {function: vfs_read, fn: count}\n"
+    attach = ("- kprobe: vfs_read\n- {kprobe: vfs_read, fn: count}\n"
               "- kprobe: vfs_write\n  probe: vfs_read_2")
     job = render_one(tmp_path, catalog, one_job(attach=attach))
     assert [s["probe"] for s in job.attach] == ["vfs_read", "vfs_read_3", "vfs_read_2"]
@@ -186,25 +237,36 @@ def test_omitted_attach_without_auto_probes_is_an_error(tmp_path: Path,
 def out(name, kind, map_, **extra):
     base = {"name": name, "kind": kind, "map": map_, "unit": None, "decode": {},
             "time": None, "columns": [], "top": None, "stack_map": None,
-            "fields": None, "interval": None, "ratios": None, "scale": None}
+            "fields": None, "interval": None, "ratios": None, "scale": None,
+            "meminfo": None}
     return {**base, **extra}
 
 
 OUTPUT_FORMS = [
-    ("hist: {map: dist, unit: usecs}", out("dist", "histogram", "dist", unit="usecs",
-                                           scale="log2")),
-    ("hist: {map: dist, scale: linear, name: lat, decode: {dev: disk}}",
+    ("{kind: histogram, map: dist, unit: usecs}",
+     out("dist", "histogram", "dist", unit="usecs", scale="log2")),
+    ("{kind: histogram, map: dist, scale: linear, name: lat, decode: {dev: disk}}",
      out("lat", "histogram", "dist", scale="linear", decode={"dev": "disk"})),
-    ("hist: {map: dist, unit: \"{{ 'ms' if min_len > 1 else 'us' }}\"}",
+    ("{kind: histogram, map: dist, unit: \"{{ 'ms' if min_len > 1 else 'us' }}\"}",
      out("dist", "histogram", "dist", unit="us", scale="log2")),
-    ("table: {map: counts, key: string, top: 20}", out("counts", "table", "counts",
-                                                       top=20)),
-    ("events: {map: events, time: ts, columns: [comm, {field: lat, unit: usecs}]}",
+    ("{kind: table, map: counts, top: 20}", out("counts", "table", "counts", top=20)),
+    ("{kind: events, map: events, time: ts, columns: [comm, {field: lat, unit: us}]}",
      out("events", "events", "events", time="ts",
-         columns=[{"field": "comm", "unit": None}, {"field": "lat", "unit": "usecs"}],
+         columns=[{"field": "comm", "unit": None}, {"field": "lat", "unit": "us"}],
          buffer_pages=64)),
-    ("stacks: {map: counts, stack_map: stack_traces, top: 10}",
+    ("{kind: stacks, map: counts, stack_map: stack_traces, top: 10}",
      out("counts", "stacks", "counts", stack_map="stack_traces", top=10)),
+    ("{kind: trace}", out("trace", "trace", None)),
+    ("{kind: trace, name: lines}", out("lines", "trace", None)),
+]
+OLD_OUTPUT_FORMS = [
+    ("hist: {map: dist, unit: usecs}", OUTPUT_FORMS[0][1]),
+    ("hist: {map: dist, scale: linear, name: lat, decode: {dev: disk}}",
+     OUTPUT_FORMS[1][1]),
+    ("table: {map: counts, key: string, top: 20}", OUTPUT_FORMS[3][1]),
+    ("events: {map: events, time: ts, columns: [comm, {field: lat, unit: us}]}",
+     OUTPUT_FORMS[4][1]),
+    ("stacks: {map: counts, stack_map: stack_traces, top: 10}", OUTPUT_FORMS[5][1]),
     ("trace: {}", out("trace", "trace", None)),
     ("trace:", out("trace", "trace", None)),
     ("trace: {name: lines}", out("lines", "trace", None)),
@@ -212,9 +274,19 @@ OUTPUT_FORMS = [
 
 
 @pytest.mark.parametrize("item,expected", OUTPUT_FORMS)
+@pytest.mark.filterwarnings("error::fleet.errors.SpellingWarning")
 def test_output_forms(tmp_path: Path, catalog: Catalog, item: str,
                       expected: dict) -> None:
     job = render_one(tmp_path, catalog, one_job(outputs="- " + item))
+    assert job.outputs == [expected]
+
+
+@pytest.mark.parametrize("item,expected", OLD_OUTPUT_FORMS)
+def test_old_output_spellings_warn_and_work(tmp_path: Path, catalog: Catalog,
+                                            item: str, expected: dict) -> None:
+    with pytest.warns(SpellingWarning, match=r"book.yaml:10: \{\w+: \{...\}\} is "
+                      r"now written \{kind: \w+, ...\}"):
+        job = render_one(tmp_path, catalog, one_job(outputs="- " + item))
     assert job.outputs == [expected]
 
 
@@ -229,8 +301,8 @@ def test_render_with_params_and_source_name(tmp_path: Path, catalog: Catalog) ->
           params:
             n: {type: int, default: 7}
             comm: {type: comm, default: sh}
-          attach: [{kprobe: {function: vfs_read, fn: f}}]
-          outputs: [{trace: {}}]
+          attach: [{kprobe: vfs_read, fn: f}]
+          outputs: [{kind: trace}]
         - job: lat
         """)
     book = load_playbook(write_book(tmp_path, jobs), catalog)
@@ -282,7 +354,7 @@ def test_undefined_name_in_source_file_names_the_c_line(tmp_path: Path,
 def test_inline_text_errors_name_the_playbook_line(tmp_path: Path,
                                                    catalog: Catalog) -> None:
     jobs = ("- name: inline\n  text: |\n    int a;\n    int b;\n    {{ nope }}\n"
-            "  outputs: [{trace: {}}]\n")
+            "  outputs: [{kind: trace}]\n")
     book = load_playbook(write_book(tmp_path, jobs), catalog)
     with pytest.raises(InputError) as err:
         book.render(catalog)
@@ -306,7 +378,7 @@ def test_plan_run_takes_custom_jobs(tmp_path: Path, catalog: Catalog) -> None:
 
 BAD = [
     (one_job(attach="- fentry: vfs_read"),
-     "an attach item must be a mapping with exactly one of: tracepoint", 8),
+     "an attach slot has `points: [...]` (tried in order) or one point", 8),
     (one_job(attach="- kprob: vfs_read"), "(did you mean 'kprobe'?)", 8),
     (one_job(attach="- uprobe: {library: c, symbol: strlen}"),
      "a uprobe point is missing required key 'fn'", 8),
@@ -314,32 +386,34 @@ BAD = [
      "a uprobe needs exactly one of symbol or addr", 8),
     (one_job(attach="- usdt: {probe: gc__start, fn: f}"),
      "a usdt point needs binary: (a path) or pid:", 8),
-    (one_job(attach="- perf_event: {event: page-faults, fn: f}"),
-     "event must be one of cpu-clock, task-clock, cpu-cycles, instructions", 8),
+    (one_job(attach="- {perf_event: page-faults, fn: f}"),
+     "perf_event target must look like one of cpu-clock, task-clock, cpu-cycles, "
+     "instructions", 8),
     (one_job(attach="- tracepoint: sched_switch"),
-     "tracepoint name must look like category:name, got 'sched_switch'", 8),
-    (one_job(attach="- kprobe: {function: vfs_read, fn: 1bad}"),
+     "tracepoint target must look like category:name, got 'sched_switch'", 8),
+    (one_job(attach="- {kprobe: vfs_read, fn: 1bad}"),
      "fn must name the C function to attach (a C identifier), got '1bad'", 8),
-    (one_job(attach="- kprobe: {function: vfs_read, fnn: f}"),
+    (one_job(attach="- {kprobe: vfs_read, fnn: f}"),
      "unknown key 'fnn' in a kprobe point (did you mean 'fn'?)", 8),
-    (one_job(attach="- first_of: []"), "first_of must be a non-empty list", 8),
-    (one_job(attach="- first_of:\n    - kprobe: a\n      optional: true"),
-     "unknown key 'optional' in a first_of point", 10),
+    (one_job(attach="- points: []"), "points must be a non-empty list", 8),
+    (one_job(attach="- points:\n    - kprobe: a\n      optional: true"),
+     "unknown key 'optional' in a kprobe point", 10),
     (one_job(attach="- kprobe: a\n  optional: 1"), "optional must be true or false", 9),
     (one_job(attach="- kprobe: a\n  probe: x\n- kprobe: b\n  probe: x"),
      "probe 'x' is declared twice (first on line 8)", 10),
     (one_job(attach="[]"), "attach must be a non-empty list", 7),
-    (one_job(outputs="- histogram: {map: dist}"), "(did you mean 'hist'?)", 10),
-    (one_job(outputs="- hist: {map: dist, scale: log10}"),
+    (one_job(outputs="- histogram: {map: dist}"),
+     "(did you mean {kind: histogram, ...}?)", 10),
+    (one_job(outputs="- {kind: histogram, map: dist, scale: log10}"),
      "scale must be one of log2, linear, got 'log10'", 10),
     (one_job(outputs="- hist: {unit: usecs}"),
      "a hist output is missing required key 'map'", 10),
-    (one_job(outputs="- table: {map: counts, top: 0}"), "top must be an integer >= 1",
-     10),
+    (one_job(outputs="- {kind: table, map: counts, top: 0}"),
+     "top must be an integer >= 1", 10),
     (one_job(outputs="- trace: {map: x}"), "unknown key 'map' in a trace output", 10),
-    (one_job(outputs="- events: {map: e, time: 3}"), "time field must be a C ident",
-     10),
-    (one_job(outputs="- table: {map: a}\n- table: {map: a}"),
+    (one_job(outputs="- {kind: events, map: e, time: 3}"),
+     "time field must be a C ident", 10),
+    (one_job(outputs="- {kind: table, map: a}\n- {kind: table, map: a}"),
      "output 'a' is declared twice (first on line 10)", 11),
     (one_job(outputs="- table: counts"), "table must be a mapping with keys: map", 10),
     (one_job().replace("bpf/prog.c", "bpf/missing.c"),
@@ -385,5 +459,5 @@ def test_cli_reports_a_bad_custom_job_without_traceback(tmp_path: Path,
     path = write_book(tmp_path, one_job(attach="- fentry: vfs_read"))
     assert cli.main(["render", str(path), "mine"]) == 1
     err = capsys.readouterr().err
-    assert f"{path}:8: an attach item must be a mapping" in " ".join(err.split())
+    assert f"{path}:8: an attach slot has" in " ".join(err.split())
     assert "Traceback" not in err

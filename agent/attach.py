@@ -53,7 +53,7 @@ def point_unavailable(point):
         if not facts.kprobes_available():
             return "kprobes are not available on this kernel (no kprobe_events)"
         if point.get("pattern"):
-            if not _kernel_symbol_matches(glob_regex(target)):
+            if not _kernel_symbol_matches(probes.glob_regex(target)):
                 return "no kernel function matches %s" % target
             return None
         if not _kernel_symbol_exists(target):
@@ -96,13 +96,6 @@ def _kernel_symbol_exists(name):
             return any(line.split()[2] == name for line in f if name in line)
     except (OSError, IndexError):
         return False
-
-
-def glob_regex(glob):
-    """A target glob (``vfs_*``, ``tcp_?et*``) as the anchored regex BCC matches."""
-    return "^%s$" % "".join(
-        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob
-    )
 
 
 def _kernel_symbol_matches(regex):

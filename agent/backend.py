@@ -16,13 +16,13 @@ from agent.attach import (  # noqa: F401  (re-exported: agent.backend's old surf
     _kernel_symbol_exists,
     _raw_tp_exists,
     choose_points,
-    glob_regex,
     point_label,
     point_unavailable,
     resolve_cflags,
     use_macro,
 )
-from agent.decode import as_str, disk_dev, plain, struct_dict  # noqa: F401  (re-exported)
+from agent.decode import disk_dev, plain, struct_dict  # noqa: F401  (re-exported)
+from agent.names import as_str
 from agent.outputs import OutputReader
 
 JOB_SEQ = []  # jobs prepared in this agent, for unique printk tags
@@ -146,7 +146,7 @@ class BccJob(OutputReader):
             elif kind in ("kprobe", "kretprobe"):
                 attach = getattr(self.bpf, "attach_" + kind)
                 if point.get("pattern"):  # a glob: every matching function
-                    attach(event_re=glob_regex(target), fn_name=fn)
+                    attach(event_re=probes.glob_regex(target), fn_name=fn)
                 else:
                     attach(event=target, fn_name=fn)
             elif kind in ("uprobe", "uretprobe"):

@@ -103,11 +103,6 @@ NAMED = {"ksym": "ksym", "syscall": "syscall", "signal": "signal_name",
          "open_flags": "open_flags"}
 
 
-def as_str(value):
-    """BCC hands out names and paths as bytes or str, depending on its version."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def plain(value):
     """Convert a ctypes value (int, char array, struct) to a JSON value."""
     if isinstance(value, bytes):

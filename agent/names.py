@@ -6,7 +6,6 @@ import re
 import signal
 
 from agent import facts
-from agent.decode import as_str
 
 # include/uapi/linux/capability.h, CAP_* by number (stable ABI).
 CAPABILITIES = (
@@ -22,6 +21,11 @@ CAPABILITIES = (
 # include/linux/interrupt.h, the softirq vectors in order (as /proc/softirqs).
 SOFTIRQS = ("hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet",
             "sched", "hrtimer", "rcu")
+
+
+def as_str(value):
+    """BCC hands out names and paths as bytes or str, depending on its version."""
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def ksym(addr):

@@ -2,11 +2,19 @@
 
 import ctypes
 import os
+import re
 import struct
 
-from agent.decode import as_str
+from agent.names import as_str
 
 STT_GNU_IFUNC = 10
+
+
+def glob_regex(glob):
+    """A target glob (``vfs_*``, ``tcp_?et*``) as the anchored regex BCC matches."""
+    return "^%s$" % "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob
+    )
 
 
 def library_path(name):
@@ -77,8 +85,6 @@ def attach_uprobe(bpf, point, notes):
     if addr is not None:
         kwargs["addr"] = int(addr)
     elif point.get("pattern"):  # a glob: every matching symbol of the library
-        from agent.attach import glob_regex
-
         kwargs["sym_re"] = glob_regex(symbol)
     elif dynsym_type(path, symbol) == STT_GNU_IFUNC:
         kwargs["addr"] = ifunc_offset(path, symbol)

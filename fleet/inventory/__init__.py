@@ -19,9 +19,10 @@ The package is split by responsibility:
 from __future__ import annotations
 
 from .inifmt import parse_hostlist, parse_ini, parse_ini_value
+from .layers import Origin
 from .listing import format_hosts
 from .loading import load_inventory
-from .model import Group, Host, Inventory, Origin
+from .model import Group, Host, Inventory
 from .patterns import Selection, evaluate, parse_host_entry, split_pattern
 from .yamlfmt import parse_yaml
 

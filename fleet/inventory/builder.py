@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InputError, brief
-from .layers import EMPTY, Layer, host_layers, merge
-from .model import Group, Host, Inventory, Origin
+from .layers import EMPTY, Layer, Origin, host_layers, merge
+from .model import Group, Host, Inventory
 from .patterns import MAX_HOSTS
 
 
@@ -157,3 +157,12 @@ class Builder:
 def _precedence(group: Group) -> tuple[int, int, str]:
     """Ansible's order for merging group vars: shallow first, then priority, name."""
     return (group.depth, group.priority, group.name)
+
+
+def localhost_inventory(extra: Layer = EMPTY) -> Inventory:
+    """The inventory used when none is given: ``localhost``, local transport, with
+    the -e vars (``extra``) applied as they would be to any host."""
+    builder = Builder(None)
+    builder.add_host("localhost", "ungrouped")
+    builder.set_host_var("localhost", "ansible_connection", "local", None)
+    return builder.build(extra=extra)

@@ -19,9 +19,9 @@ Each layer replaces whole top-level values, as Ansible's default
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
-from .model import Origin
+Origin = tuple[Optional[str], Optional[int]]  # (file, line) where a var was set
 
 
 class Layer(NamedTuple):

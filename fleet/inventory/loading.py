@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import yamlsrc
 from ..errors import InputError
-from .builder import Builder
+from .builder import Builder, localhost_inventory
 from .folders import inventory_files
 from .inifmt import read_hostlist, read_ini
 from .layers import EMPTY, Layer
@@ -35,7 +35,7 @@ def load_inventory(
         sources = [sources]
     sources = [os.fspath(source) for source in sources or ()]
     if not sources:
-        return Inventory.localhost(extra)
+        return localhost_inventory(extra)
     builder = Builder()
     dirs = [d for source in sources if (d := _add_source(builder, source))]
     return builder.build(dirs, extra, ", ".join(sources))

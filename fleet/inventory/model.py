@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from ..errors import InputError, brief
 from ..yamlsrc import read_input_text
+from .layers import Origin
 from .patterns import Selection, evaluate, split_pattern
-
-Origin = tuple[Optional[str], Optional[int]]  # (file, line) where a var was set
 
 _TRUE = {"y", "yes", "on", "1", "true", "t"}
 _FALSE = {"n", "no", "off", "0", "false", "f"}
@@ -143,19 +142,6 @@ class Inventory:
             for name in names:
                 self._members[name].append(host)
 
-    @classmethod
-    def localhost(cls, extra=None) -> Inventory:
-        """The inventory used when none is given: ``localhost``, local transport.
-
-        ``extra`` is a layers.Layer of -e vars, which apply here too.
-        """
-        from .builder import Builder  # the builder builds Inventory objects
-        from .layers import EMPTY
-
-        builder = Builder(None)
-        builder.add_host("localhost", "ungrouped")
-        builder.set_host_var("localhost", "ansible_connection", "local", None)
-        return builder.build(extra=extra or EMPTY)
 
     def groups_of(self, host: Host | str) -> list[str]:
         """Sorted names of every group a host is in (ancestors too), but not ``all``."""

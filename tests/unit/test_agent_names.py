@@ -15,8 +15,8 @@ for _p in (str(ROOT), str(ROOT / "fleet")):
         sys.path.append(_p)
 
 from agent import names  # noqa: E402
-from agent.attach import glob_regex  # noqa: E402
 from agent.decode import Decoders  # noqa: E402
+from agent.probes import glob_regex  # noqa: E402
 
 FORMAT = """name: kfree_skb
 print fmt: "skbaddr=%p reason: %s", REC->skbaddr, __print_symbolic(REC->reason,

@@ -15,6 +15,7 @@ from fleet.inventory import (
     load_inventory,
     parse_ini_value,
 )
+from fleet.inventory.builder import localhost_inventory
 from fleet.inventory.patterns import expand_range, split_pattern
 
 FIXTURES = Path(__file__).parent / "fixtures" / "inventory"
@@ -489,7 +490,7 @@ def test_existing_file_with_a_comma_is_a_file(tmp_path):
     assert list(load_inventory(path).hosts) == ["fromfile"]
 
 
-@pytest.mark.parametrize("make", [lambda: load_inventory(None), Inventory.localhost])
+@pytest.mark.parametrize("make", [lambda: load_inventory(None), localhost_inventory])
 def test_no_inventory_means_local_localhost(make):
     inventory = make()
     (host,) = inventory.select("all")
@@ -671,7 +672,7 @@ def test_format_hosts(inv):
 def test_format_hosts_fits_80_columns():
     host_vars = {"long": "word " * 40, "nested": {"k": list(range(30))}, "p": "/x" * 60}
     host = Host("h" * 30, host_vars)
-    groups = Inventory.localhost().groups
+    groups = localhost_inventory().groups
     text = format_hosts([host], Inventory({host.name: host}, groups, {host.name: []}))
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 80

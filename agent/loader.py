@@ -47,7 +47,15 @@ class BundleImporter:
     def exec_module(self, module):
         """Run a module's code from the bundle."""
         member = module.__spec__.origin
+        module.__file__ = member  # a path inside the bundle, for get_data
         exec(compile(self.zip.read(member), member, "exec"), module.__dict__)
+
+    def get_data(self, path):
+        """Bytes of a file in the bundle (pkgutil.get_data: the job headers)."""
+        try:
+            return self.zip.read(path.replace("\\", "/").lstrip("./"))
+        except KeyError:
+            raise OSError("%s is not in the agent bundle" % path) from None
 
     def get_source(self, name):
         """Source text of a bundled module (tracebacks, and the re-exec)."""

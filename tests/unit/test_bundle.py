@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import subprocess
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from fleet.bundle import Bundle, build_bundle, source_name
 from fleet.resources import data_dir
 
 AGENT = data_dir("agent")
+REPO = Path(__file__).resolve().parent.parent.parent
 WIRE = Path(bundle_mod.__file__).with_name("wire.py")
 
 
@@ -140,3 +143,26 @@ def test_source_name_differs_by_content_and_hashes_utf8():
         source_name(text)
         == f"src-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}.c"
     )
+
+
+def test_the_verifying_loader_serves_the_bundled_headers(tmp_path):
+    # The agent runs from verified bytes in memory (agent/loader.py): its
+    # modules still find the job headers (<fleet.h>) packed beside them.
+    bundle = build_bundle()
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(REPO / "agent")!r}]
+        import loader
+        sys.path[:] = [p for p in sys.path if not p.endswith("agent")]
+        importer = loader.BundleImporter(open({str(tmp_path / "b.pyz")!r}, "rb").read())
+        sys.meta_path.insert(0, importer)
+        import agent.include
+        assert agent.include.__spec__.loader is importer
+        data = agent.include.header_bytes("fleet.h")
+        assert data == open({str(REPO / "bpf" / "include" / "fleet.h")!r}, "rb").read()
+        print("ok")
+    """)
+    (tmp_path / "b.pyz").write_bytes(bundle.data)
+    done = subprocess.run(["/usr/bin/python3", "-I", "-c", code], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -16,7 +16,7 @@ import textwrap
 from typing import Any, Callable
 
 from .errors import InputError
-from .histcli import add_parsers, add_record_options
+from .histcli import HISTORY_HELP, add_parsers, add_record_options
 from .limits import MAX_FORKS, parse_forks, parse_timeout
 from .playbook import parse_duration
 from .report.hostrows import SORTS
@@ -297,9 +297,12 @@ def _add_report(sub) -> None:
   fleet report RUN --html                            # writes RUN/report.html
   fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
   fleet report RUN --json | jq .outcomes             # figures recomputed
+  fleet report last --html                           # the newest recorded run
   fleet report --rebuild runs/ID                     # after a controller crash""")
     report.add_argument("run", metavar="RUN", nargs="?",
-                        help="a run folder, or the path of a results.json")
+                        help="a run folder or its results.json, or a run id, "
+                        "'last' or 'last~K' from the history")
+    report.add_argument("--history", metavar="PATH", help=HISTORY_HELP)
     report.add_argument("--rebuild", metavar="RUN_DIR",
                         help="rebuild results.json, report.txt and report.html "
                         "from the run folder's run.json and host logs (after a "

@@ -12,7 +12,7 @@ from rich.console import Console
 from .ansible_config import AnsibleConfig, load_ansible_config
 from .catalog import Catalog
 from .errors import InputError
-from .histcommands import after_run
+from .histcommands import after_run, history_path
 from .inventory import Inventory, format_hosts
 from .inventory.ansiblejson import dumps, host_vars, inventory_graph, inventory_list
 from .jobdoc import describe_job, list_jobs
@@ -34,6 +34,7 @@ from .report.progress import LiveProgress
 from .report.terminal import ReportOptions, render_report
 from .results import load_run
 from .runfolder import rebuild
+from .runref import resolve_run
 
 
 def _stdout_console() -> Console:
@@ -178,7 +179,7 @@ def cmd_report(args, err: Console) -> int:
         raise InputError("fleet report: name a RUN, or --rebuild RUN_DIR")
     if args.events < 0:
         raise InputError(f"--events must be 0 or more, got {args.events}")
-    path, results = load_run(args.run)
+    path, results = load_run(_run_folder(args))
     options = ReportOptions(events=args.events, all_hosts=args.all_hosts,
                             sort=args.sort)
     try:
@@ -205,6 +206,22 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
     if args.text or (args.html is None and not args.json):
         render_report(results, _stdout_console(), options)
     return 0
+
+
+def _run_folder(args) -> str:
+    """RUN as a path: a run folder or results.json as given, else a run id,
+    `last` or `last~K` looked up in the history."""
+    if Path(args.run).exists() or "/" in args.run or args.run.endswith(".json"):
+        return args.run
+    try:
+        ref = resolve_run(args.run, history_path(args))
+    except InputError as err:
+        raise InputError("no results.json here, and not a run of the history "
+                         f"({err.message}); RUN is a run folder, its results.json, "
+                         "a run id, 'last' or 'last~K'", args.run) from None
+    if not ref.run_dir:
+        raise InputError(f"RUN {args.run!r}: the history has no run folder for it")
+    return ref.run_dir
 
 
 def _rebuild(args, err: Console) -> int:

@@ -12,6 +12,7 @@ from fleet.cli import main
 from fleet.errors import InputError
 from fleet.history import History
 from fleet.runfolder import write_run_folder
+from fleet.runrecord import load_folder
 from fleet.runref import load_record, resolve_run
 
 
@@ -238,3 +239,20 @@ def test_a_failed_record_or_textfile_is_exit_5_unless_the_run_failed(tmp_path):
     code, err = _after(results, 0, tmp_path, history=tmp_path / "ok.sqlite",
                        textfile_dir=blocked)
     assert code == 5 and "textfile not written" in err
+
+
+def test_report_takes_a_recorded_run(tmp_path, monkeypatch, capsys):
+    # fleet report RUN: a run id or `last` from the history, as well as a folder.
+    folder = tmp_path / "runs" / "r"
+    write_run_folder(fixture_results(), str(folder))
+    path = tmp_path / "h.sqlite"
+    monkeypatch.setenv("FLEET_HISTORY", str(path))
+    with History(path) as history:
+        history.record(load_folder(str(folder)))
+    by_folder = run(capsys, "report", str(folder))
+    by_last = run(capsys, "report", "last")
+    assert by_last[0] == 0 and by_last[1] == by_folder[1]
+    run_id = load_folder(str(folder))["run"]["id"]
+    assert run(capsys, "report", run_id)[1] == by_folder[1]
+    code, _, err = run(capsys, "report", "last~5")
+    assert code == 1 and "not a run of the history" in err

@@ -1,7 +1,5 @@
 """`python -m fleet` runs the CLI."""
 
-import sys
+from fleet.cli import run
 
-from fleet.cli import main
-
-sys.exit(main())
+run()

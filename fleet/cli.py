@@ -6,6 +6,7 @@ subcommand does lives in commands.py.
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 
@@ -74,5 +75,17 @@ def _show_spelling_warnings(err: Console) -> None:
 _SHOW_WARNING = warnings.showwarning
 
 
+def run() -> None:
+    """The program `fleet`: main(), then exit with its code.
+
+    Once main has returned, the results are written and the report printed: a
+    late Ctrl-C (a second one right after the first) must not kill the process
+    while Python shuts down, where SIGINT is back to its default action.
+    """
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -29,6 +29,7 @@ from fleet.export.openmetrics import (
 from fleet.history import EXIT_NOT_RECORDED, History, default_path
 from fleet.report.diffview import render_diff, sweep_line
 from fleet.report.historyview import render_record, render_runs
+from fleet.results import EXIT_INTERRUPTED
 from fleet.runrecord import content_hash, from_results
 from fleet.runref import load_record
 
@@ -98,6 +99,8 @@ def _record(record: Mapping, path: Path, err: Console) -> None:
     with History(path) as history:
         history.record(record)
         run = record["run"]
+        if run.get("exit_code") == EXIT_INTERRUPTED:
+            return  # a cut-short window says nothing about the fleet
         previous = history.runs(playbook=run["playbook"], before_ns=run["started_ns"],
                                 limit=1)
         if previous:

@@ -10,13 +10,39 @@ import re
 
 import pytest
 from histrecords import GREW, NS, fixture_results, profile_pair
-from test_histcli import _after, run
 
+from fleet.cli import main
 from fleet.flamebaseline import load_baseline
 from fleet.history import History
 from fleet.report.html import render_html
 from fleet.runfolder import write_run_folder
 from fleet.runrecord import from_results
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    """main(argv): exit code, stdout, and stderr with rich's wrapping undone."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, " ".join(err.split())
+
+
+def after(results: dict, tmp_path, history) -> tuple[int, str]:
+    """histcommands.after_run as `fleet run` calls it: (exit code, stderr)."""
+    import argparse
+    import io
+
+    from rich.console import Console
+
+    from fleet.histcommands import after_run
+    from fleet.playbook import Playbook
+
+    args = argparse.Namespace(inventory=None, no_history=False, history=str(history),
+                              textfile_dir=None)
+    playbook = Playbook(path=str(tmp_path / "pb.yaml"), name="synthetic",
+                        hosts="db", duration=1.0)
+    out = io.StringIO()
+    code = after_run(results, 0, playbook, args, Console(file=out, width=200))
+    return code, out.getvalue()
 
 
 def earlier(doc: dict, run_id: str, hours: int, by: int = 1) -> dict:
@@ -144,15 +170,14 @@ def test_after_a_run_is_recorded_its_report_html_gains_the_baseline(tmp_path):
     # the report is drawn again when an earlier run of the playbook exists.
     base, later = profile_pair()
     for doc in (base, later):
-        doc["playbook"]["name"] = "disk-latency"  # the name _after's playbook has
         doc["run"]["dir"] = str(tmp_path / doc["run"]["id"])
         write_run_folder(doc, doc["run"]["dir"])
     path = tmp_path / "h.sqlite"
     first = (tmp_path / base["run"]["id"] / "report.html").read_text()
-    assert _after(base, 0, tmp_path, history=path) == (0, "")
+    assert after(base, tmp_path, path) == (0, "")
     assert (tmp_path / base["run"]["id"] / "report.html").read_text() == first
     assert "No differential flame graph: no earlier run of this playbook" in first
-    code, err = _after(later, 0, tmp_path, history=path)
+    code, err = after(later, tmp_path, path)
     assert code == 0 and err.startswith("vs last sweep:")
     page = (tmp_path / later["run"]["id"] / "report.html").read_text()
     named = f"the previous run of this playbook, <code>{base['run']['id']}</code>"
@@ -163,11 +188,9 @@ def test_after_a_run_is_recorded_its_report_html_gains_the_baseline(tmp_path):
 
 def test_a_report_html_that_cannot_be_redrawn_is_said_and_kept(tmp_path):
     base, later = profile_pair()
-    for doc in (base, later):
-        doc["playbook"]["name"] = "disk-latency"
     path = tmp_path / "h.sqlite"
-    _after(base, 0, tmp_path, history=path)
+    after(base, tmp_path, path)
     later["run"]["dir"] = str(tmp_path / "gone" / "run")  # no such folder
-    code, err = _after(later, 0, tmp_path, history=path)
+    code, err = after(later, tmp_path, path)
     assert code == 0
     assert "report.html has no differential flame graph" in " ".join(err.split())

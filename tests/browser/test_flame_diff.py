@@ -16,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from browserkit import ARGS, CHROMIUM, Page
 from histrecords import GREW, SHRANK, profile_pair
 from playwright.sync_api import sync_playwright
-from test_html_report import ARGS, CHROMIUM, Page
 
 from fleet.cli import main
 from fleet.history import History

@@ -29,6 +29,7 @@ from .playbook import (
 )
 from .pointchoice import apply_point_choices
 from .report.check import render_check
+from .report.flamediff import StackBaseline
 from .report.html import render_html
 from .report.json import dump_results
 from .report.progress import LiveProgress
@@ -201,8 +202,8 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
         dump_results(results, sys.stdout)
     if args.html is not None:
         target = Path(args.html) if args.html else path.parent / "report.html"
+        html = render_html(results, _html_baseline(args, results, err))
         try:
-            html = render_html(results, _html_baseline(args, results, err))
             target.write_text(html, encoding="utf-8")
         except OSError as error:
             raise InputError(f"cannot write the HTML report: {error}",
@@ -213,7 +214,7 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
     return 0
 
 
-def _html_baseline(args, results: dict, err: Console):
+def _html_baseline(args, results: dict, err: Console) -> StackBaseline | None:
     """The flame graphs' baseline from the history; why none, if --baseline asked."""
     baseline = load_baseline(history_path(args), results,
                              args.baseline or DEFAULT_RUNS)

@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_RUNS", "baseline_from", "load_baseline", "redraw_with_baseli
 DEFAULT_RUNS = 1  # the previous run, as the sweep line compares with
 
 
-def stacks_jobs(results: Mapping[str, Any]) -> list[str]:
+def _stacks_jobs(results: Mapping[str, Any]) -> list[str]:
     """Names of the run's stacks outputs (profile): what a baseline is for."""
     return [entry["name"] for entry in results.get("jobs") or []
             if entry.get("kind") == "stacks"]
@@ -41,7 +41,7 @@ def load_baseline(path: str | Path | None, results: Mapping[str, Any],
     No history, no earlier run or an unusable file give a baseline without
     runs whose ``reason`` says so: the report is written all the same.
     """
-    if not stacks_jobs(results):
+    if not _stacks_jobs(results):
         return None
     if path is None:
         return StackBaseline(asked=k, reason="the history is off (--no-history)")
@@ -65,7 +65,7 @@ def baseline_from(history: History, results: Mapping[str, Any],
         return StackBaseline(asked=k, reason=f"no run of playbook {playbook!r} "
                              f"before this one in the history ({history.path})")
     base = baseline_record([history.load(r["id"]) for r in earlier])
-    wanted = set(stacks_jobs(results))
+    wanted = set(_stacks_jobs(results))
     stacks = {job["name"]: {host: data.get("stacks") or {}
                             for host, data in job["hosts"].items()}
               for job in base["jobs"]

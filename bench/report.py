@@ -7,8 +7,12 @@ the process's peak memory, the HTML's size, and the page's load time in
 headless chromium (navigation start to the end of the load event, scripts
 included). Targets: 1000 hosts render in under 3 s, the page loads in under
 2 s, the HTML of 200 hosts x 5 jobs stays under ~5 MB. Figures, not pass/fail.
+With --baseline, the profile job's flame graph is drawn against a baseline
+(another synthetic run's stacks, per host), as report.html is once the
+history has an earlier run: the differential flame graph's cost.
 
     .venv/bin/python bench/report.py [--sizes 10 200 1000] [--events 100000]
+                                     [--baseline]
 """
 
 from __future__ import annotations
@@ -31,7 +35,23 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
         "--disable-sync", "--no-first-run"]
 
 
-def measure_render(hosts: int, events: int, out_dir: Path) -> dict:
+def synthetic_baseline(hosts: int):
+    """Per-host stacks of another synthetic run, as the history would give them."""
+    from synthrun import synthetic_results
+
+    from fleet.report.flamediff import StackBaseline
+
+    earlier = synthetic_results(hosts, 0, jobs=("cpu",), seed=8)
+    per_host: dict = {}
+    for row in earlier["jobs"][0]["rows"]:
+        for host, n in row["hosts"].items():
+            per_host.setdefault(host, {})[row["key"]] = n
+    return StackBaseline(runs=(("earlier", earlier["run"]["started_ns"]),),
+                         stacks={"cpu": per_host})
+
+
+def measure_render(hosts: int, events: int, out_dir: Path,
+                   baseline: bool = False) -> dict:
     """Render both reports of one synthetic run (in this process)."""
     from synthrun import synthetic_results
 
@@ -39,12 +59,13 @@ def measure_render(hosts: int, events: int, out_dir: Path) -> dict:
     from fleet.report.html import render_html
 
     results = synthetic_results(hosts, events)
+    base = synthetic_baseline(hosts) if baseline else None
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     began = time.perf_counter()
     text = render_text(results)
     text_s = time.perf_counter() - began
     began = time.perf_counter()
-    html = render_html(results)
+    html = render_html(results, base)
     html_s = time.perf_counter() - began
     path = out_dir / f"report-{hosts}.html"
     path.write_text(html, encoding="utf-8")
@@ -77,11 +98,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 200, 1000])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--baseline", action="store_true",
+                        help="draw the flame graph against a baseline")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # a child: one size, figures as JSON on stdout
-        print(json.dumps(measure_render(args.one, args.events, Path(args.dir))))
+        print(json.dumps(measure_render(args.one, args.events, Path(args.dir),
+                                        args.baseline)))
         return 0
     print(f"{'hosts':>6} {'events':>7} {'text s':>7} {'html s':>7} {'total s':>7} "
           f"{'lines':>6} {'html MB':>8} {'peak MB':>8} {'load s':>7}")
@@ -89,7 +113,8 @@ def main() -> int:
         for hosts in args.sizes:
             child = subprocess.run(
                 [sys.executable, __file__, "--one", str(hosts), "--events",
-                 str(args.events), "--dir", tmp],
+                 str(args.events), "--dir", tmp]
+                + (["--baseline"] if args.baseline else []),
                 capture_output=True, text=True, check=True)
             row = json.loads(child.stdout)
             load = page_load_s(row["html"])

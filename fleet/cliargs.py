@@ -298,6 +298,8 @@ def _add_report(sub) -> None:
   fleet report RUN --html /tmp/disk.html --text      # HTML there, text too
   fleet report RUN --json | jq .outcomes             # figures recomputed
   fleet report last --html                           # the newest recorded run
+  fleet report last --html --baseline 5              # flame graph diff vs the
+                                                     # median of 5 runs before
   fleet report --rebuild runs/ID                     # after a controller crash""")
     report.add_argument("run", metavar="RUN", nargs="?",
                         help="a run folder or its results.json, or a run id, "
@@ -310,6 +312,11 @@ def _add_report(sub) -> None:
     report.add_argument("--html", nargs="?", const="", metavar="FILE",
                         help="write the self-contained HTML report to FILE "
                         "(default: report.html in the run folder)")
+    report.add_argument("--baseline", type=int, metavar="K",
+                        help="with --html: draw each profile's differential "
+                        "flame graph against the per-host median of the K runs "
+                        "of the playbook before RUN in the history (default 1: "
+                        "the previous run)")
     report.add_argument("--text", action="store_true",
                         help="print the terminal report (the default, unless "
                         "--html or --json is given)")

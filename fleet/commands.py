@@ -12,6 +12,7 @@ from rich.console import Console
 from .ansible_config import AnsibleConfig, load_ansible_config
 from .catalog import Catalog
 from .errors import InputError
+from .flamebaseline import DEFAULT_RUNS, load_baseline
 from .histcommands import after_run, history_path
 from .inventory import Inventory, format_hosts
 from .inventory.ansiblejson import dumps, host_vars, inventory_graph, inventory_list
@@ -28,6 +29,7 @@ from .playbook import (
 )
 from .pointchoice import apply_point_choices
 from .report.check import render_check
+from .report.flamediff import StackBaseline
 from .report.html import render_html
 from .report.json import dump_results
 from .report.progress import LiveProgress
@@ -179,6 +181,9 @@ def cmd_report(args, err: Console) -> int:
         raise InputError("fleet report: name a RUN, or --rebuild RUN_DIR")
     if args.events < 0:
         raise InputError(f"--events must be 0 or more, got {args.events}")
+    if args.baseline is not None and (args.baseline < 1 or args.html is None):
+        raise InputError(f"--baseline K is for the HTML report's differential flame "
+                         f"graph: give --html and K of 1 or more (got {args.baseline})")
     path, results = load_run(_run_folder(args))
     options = ReportOptions(events=args.events, all_hosts=args.all_hosts,
                             sort=args.sort)
@@ -197,8 +202,9 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
         dump_results(results, sys.stdout)
     if args.html is not None:
         target = Path(args.html) if args.html else path.parent / "report.html"
+        html = render_html(results, _html_baseline(args, results, err))
         try:
-            target.write_text(render_html(results), encoding="utf-8")
+            target.write_text(html, encoding="utf-8")
         except OSError as error:
             raise InputError(f"cannot write the HTML report: {error}",
                              str(target)) from None
@@ -206,6 +212,16 @@ def _report(args, path: Path, results: dict, options: ReportOptions,
     if args.text or (args.html is None and not args.json):
         render_report(results, _stdout_console(), options)
     return 0
+
+
+def _html_baseline(args, results: dict, err: Console) -> StackBaseline | None:
+    """The flame graphs' baseline from the history; why none, if --baseline asked."""
+    baseline = load_baseline(history_path(args), results,
+                             args.baseline or DEFAULT_RUNS)
+    if args.baseline and (baseline is None or baseline.reason):
+        why = baseline.reason if baseline else "the run has no stacks job (profile)"
+        _warn(err, [f"--baseline: no differential flame graph: {why}"])
+    return baseline
 
 
 def _run_folder(args) -> str:

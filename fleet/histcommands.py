@@ -26,6 +26,7 @@ from fleet.export.openmetrics import (
     to_prometheus,
     write_textfile,
 )
+from fleet.flamebaseline import redraw_with_baseline
 from fleet.history import EXIT_NOT_RECORDED, History, default_path
 from fleet.report.diffview import render_diff, sweep_line
 from fleet.report.historyview import render_record, render_runs
@@ -64,7 +65,8 @@ def _inventory_text(sources: list[str] | None) -> str | None:
 
 
 def after_run(results: Mapping, code: int, playbook, args, err: Console) -> int:
-    """Record the run, write its textfile, print the sweep line; the exit code.
+    """Record the run, write its textfile, print the sweep line, draw the
+    differential flame graph into report.html; the exit code.
 
     Failing here never loses the run: its folder is already written. The run's
     own exit code stands when it is not 0; else EXIT_NOT_RECORDED says that
@@ -91,6 +93,8 @@ def after_run(results: Mapping, code: int, playbook, args, err: Console) -> int:
                       f"results are in {record['run']['run_dir']}/", markup=False,
                       highlight=False, soft_wrap=True)
             failed = True
+        else:
+            redraw_with_baseline(results, path, err)
     return code or (EXIT_NOT_RECORDED if failed else 0)
 
 

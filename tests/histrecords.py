@@ -72,3 +72,34 @@ def renamed(rec: dict, run_id: str, started_s: int) -> dict:
 
 # 30 samples between 1024 and 4095 usecs: p50 and p99 4095.
 FAST_SLOTS = [0] * 11 + [10, 20]
+
+
+# A profile that changed between two runs of one playbook (synthrun's stacks):
+# ExecHashJoin took 5x the samples, node_exporter nearly none.
+GREW, SHRANK = "ExecHashJoin", "node_exporter"
+
+
+def _scaled_stacks(doc: dict, by: dict[str, float]) -> dict:
+    """A copy of a synthetic run with each stack's counts scaled by ``by[frame]``."""
+    from fleet.results import rederive
+
+    out = copy.deepcopy(doc)
+    for row in out["jobs"][0]["rows"]:
+        factor = next((f for frame, f in by.items() if frame in row["key"]), 1)
+        row["hosts"] = {h: max(1, round(n * factor)) for h, n in row["hosts"].items()}
+    return rederive(out)
+
+
+def profile_pair(hosts: int = 5) -> tuple[dict, dict]:
+    """(baseline, later): two synthetic runs of playbook `synthetic` with one
+    stacks job `cpu`, an hour apart. The last host is unreachable in the later
+    run, and db002 has no stacks in the baseline."""
+    from synthrun import synthetic_results
+
+    base = synthetic_results(hosts, 0, slow=0, unreachable=0, jobs=("cpu",), seed=8)
+    base["run"]["id"] = "20261126T134200-synthetic"
+    base["run"]["started_ns"] -= 3600 * NS
+    for row in base["jobs"][0]["rows"]:
+        row["hosts"].pop("db002", None)
+    later = synthetic_results(hosts, 0, slow=0, unreachable=1, jobs=("cpu",), seed=7)
+    return _scaled_stacks(base, {}), _scaled_stacks(later, {GREW: 5, SHRANK: 0.02})

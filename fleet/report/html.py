@@ -2,7 +2,8 @@
 
 jinja2 templates under ``templates/`` draw the summary, the hosts x slots
 heatmaps and histograms as SVG; a small script written here (report.js) adds
-hover, sorting, the host filter, timelines, time heatmaps and the flame graph.
+hover, sorting, the host filter, timelines, time heatmaps and the flame graph
+(coloured by frame, or by the change against a baseline from the history).
 Events past a cap are counted, not embedded, so 200 hosts x 5 jobs stay small.
 """
 
@@ -23,6 +24,7 @@ from fleet.report.findings import (
     outcome_groups,
     outliers_of,
 )
+from fleet.report.flamediff import StackBaseline
 from fleet.report.htmlview import EVENT_ROWS, LEVELS, job_view
 from fleet.report.summary import selection_text, window_text
 
@@ -54,11 +56,16 @@ def _asset(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
-def render_html(results: Mapping[str, Any]) -> str:
-    """Return the whole report as one HTML document."""
+def render_html(results: Mapping[str, Any],
+                baseline: StackBaseline | None = None) -> str:
+    """Return the whole report as one HTML document.
+
+    ``baseline``: earlier runs' stacks for the differential flame graphs
+    (fleet/flamebaseline.py); None when no history was looked at.
+    """
     run = results.get("run") or {}
     playbook = results.get("playbook") or {}
-    jobs = [{"entry": entry, "view": job_view(entry, results)}
+    jobs = [{"entry": entry, "view": job_view(entry, results, baseline)}
             for entry in results.get("jobs") or []]
     outliers = [o for entry in results.get("jobs") or []
                 if entry["kind"] == "histogram" for o in outliers_of(entry)]

@@ -13,6 +13,7 @@ from typing import Any
 from fleet.merge import slot_range
 from fleet.report.eventstats import ERRNO_FIELDS, errno_text, event_stats
 from fleet.report.findings import outliers_of
+from fleet.report.flamediff import StackBaseline, diff_view
 from fleet.report.hostrows import natural_key, order_hosts
 from fleet.report.text import cell, is_number
 from fleet.results import iter_events
@@ -148,8 +149,9 @@ def _table_view(entry: Mapping) -> dict[str, Any]:
     return {"rows": rows, "hosts": hosts, "total_rows": len(entry.get("rows") or [])}
 
 
-def _stacks_view(entry: Mapping) -> dict[str, Any]:
-    """Folded stacks with per-host counts, hosts as indexes (the script's input)."""
+def _stacks_view(entry: Mapping, baseline: StackBaseline | None) -> dict[str, Any]:
+    """Folded stacks with per-host counts, hosts as indexes (the script's input),
+    and the baseline's counts for the differential flame graph when there is one."""
     hosts: list[str] = []
     index: dict[str, int] = {}
     stacks = []
@@ -161,16 +163,19 @@ def _stacks_view(entry: Mapping) -> dict[str, Any]:
                 hosts.append(host)
             counts += [index[host], n]
         stacks.append([row["key"], counts])
-    return {"flame": {"hosts": hosts, "stacks": stacks}}
+    flame = {"hosts": hosts, "stacks": stacks}
+    diff = diff_view(entry["name"], entry.get("rows") or [], flame, baseline)
+    return {"flame": flame, "diff": diff}
 
 
-def job_view(entry: Mapping, results: Mapping) -> dict[str, Any]:
-    """What one job output's section shows."""
+def job_view(entry: Mapping, results: Mapping,
+             baseline: StackBaseline | None = None) -> dict[str, Any]:
+    """What one job output's section shows (stacks: against ``baseline``)."""
     kind = entry["kind"]
     if kind == "histogram":
         return _histogram_view(entry)
     if kind == "events":
         return _events_view(entry, results)
     if kind == "stacks":
-        return _stacks_view(entry)
+        return _stacks_view(entry, baseline)
     return _table_view(entry)

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from browserkit import ARGS, CHROMIUM, Page
 from fleetrun import load_report_fixture
 from playwright.sync_api import sync_playwright
 from synthrun import synthetic_results
@@ -19,11 +20,6 @@ from synthrun import synthetic_results
 from fleet.report.html import render_html
 from fleet.results import build_results, load_results
 from fleet.runfolder import write_run_folder
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -47,21 +43,6 @@ def reports(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
     (big / "report.html").write_text(render_html(results), encoding="utf-8")
     out["fleet200"] = (big / "report.html", results)
     return out
-
-
-class Page:
-    """A loaded report with what the browser said and asked for while loading."""
-
-    def __init__(self, browser, path: Path):
-        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text)
-                     if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.goto(path.as_uri())
-        self.page.wait_for_load_state("load")
 
 
 @pytest.fixture(params=["fixture", "fleet200"])

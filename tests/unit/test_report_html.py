@@ -36,3 +36,22 @@ def test_nothing_is_fetched_from_anywhere():
     assert "default-src 'none'" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "@import" not in html and "url(" not in html
+
+
+def test_a_baselines_frames_and_run_ids_are_escaped():
+    from fleet.report.flamediff import StackBaseline
+
+    meta, jobs, raws = load_report_fixture()
+    jobs.append({"id": "cpu", "job": "profile", "summary": "", "params": {},
+                 "outputs": [{"name": "stacks", "kind": "stacks", "top": None}]})
+    raws[1].setdefault("outputs", {})["cpu"] = {
+        "stacks": {"kind": "table", "rows": [{"key": f"bash;{EVIL}", "value": 9}]}}
+    host = raws[1]["name"]
+    baseline = StackBaseline(runs=((EVIL, 10**18),), stacks={"cpu": {
+        host: {f"gone;{EVIL}": 5, f"bash;{EVIL}": 1}}})
+    html = render_html(build_results(meta, jobs, raws), baseline)
+    assert "previous run of this playbook" in html  # the baseline is drawn
+    assert "<script>alert" not in html and "<img" not in html
+    tags = re.findall(r"<script[^>]*>", html)
+    assert set(tags) <= {"<script>", '<script type="application/json" class="data">',
+                         '<script type="application/json" id="hostnames">'}

@@ -212,34 +212,67 @@
   }
 
   // -- flame graph ---------------------------------------------------------------
+  // One implementation, two colour modes: by frame name, or (when the report
+  // has a baseline) by the change of each frame's share of all samples, the
+  // rule of fleet/report/flamediff.py: red grew, blue shrank, deeper for more.
   function initFlame(div) {
     const d = dataOf(div), svg = div.querySelector("svg"), NS = "http://www.w3.org/2000/svg";
     const width = +svg.getAttribute("width"), FH = 17, search = div.querySelector("input.search");
-    let root = null, zoomed = null, nextId = 0;
-    function build(host) {
+    const colourBy = div.querySelector("select.colourby"), legend = div.querySelector(".flamelegend");
+    let root = null, zoomed = null, nextId = 0, host = -1, maxChange = 0;
+    function countOf(counts, host) {
+      let n = 0;
+      if (counts) for (let i = 0; i < counts.length; i += 2) if (host < 0 || counts[i] === host) n += counts[i + 1];
+      return n;
+    }
+    function build() {
       nextId = 0;
-      root = { name: "all", value: 0, kids: new Map(), parent: null, id: nextId++ };
+      root = { name: "all", value: 0, base: 0, kids: new Map(), parent: null, id: nextId++ };
       d.stacks.forEach(function (stack) {
-        const counts = stack[1];
-        let n = 0;
-        for (let i = 0; i < counts.length; i += 2) if (host < 0 || counts[i] === host) n += counts[i + 1];
-        if (!n) return;
+        const n = countOf(stack[1], host), nb = countOf(stack[2], host);
+        if (!n && !nb) return;
         let node = root;
         root.value += n;
+        root.base += nb;
         stack[0].split(";").forEach(function (frame) {
           let kid = node.kids.get(frame);
-          if (!kid) { kid = { name: frame, value: 0, kids: new Map(), parent: node, id: nextId++ }; node.kids.set(frame, kid); }
+          if (!kid) { kid = { name: frame, value: 0, base: 0, kids: new Map(), parent: node, id: nextId++ }; node.kids.set(frame, kid); }
           kid.value += n;
+          kid.base += nb;
           node = kid;
         });
       });
+      maxChange = 0;
+      (function walk(node) {
+        if (node.value) maxChange = Math.max(maxChange, Math.abs(change(node)));
+        node.kids.forEach(walk);
+      })(root);
       zoomed = root;
     }
-    function colour(name) {
+    function diffing() { return !!colourBy && colourBy.value === "diff"; }
+    // Share of all samples in this run minus share in the baseline (0 without one).
+    function change(node) {
+      return root.value && root.base ? node.value / root.value - node.base / root.base : 0;
+    }
+    function direction(node) {
+      const c = change(node);
+      return c >= d.min_change ? "grew" : c <= -d.min_change ? "shrank" : "same";
+    }
+    function nameColour(name) {
       let h = 0;
       for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
       const kernel = name.endsWith("_[k]");
       return "hsl(" + ((kernel ? 30 : 0) + h % 30) + "," + (kernel ? 80 : 70) + "%," + (55 + h % 15) + "%)";
+    }
+    function changeColour(node) {
+      const way = direction(node);
+      if (way === "same") return "hsl(0,0%,93%)";
+      const t = maxChange ? Math.abs(change(node)) / maxChange : 1;
+      return "hsl(" + (way === "grew" ? 0 : 220) + ",85%," + (88 - 40 * t).toFixed(0) + "%)";
+    }
+    function colour(node) {
+      if (diffing()) return changeColour(node);
+      return node === root ? "#c9ced8" : nameColour(node.name);
     }
     function layout() {
       const frames = [];
@@ -250,7 +283,7 @@
         frames.push({ node: node, x: x, w: w, depth: depth });
         let cx = x;
         Array.from(node.kids.values()).sort(function (a, b) { return natural(a.name, b.name); }).forEach(function (kid) {
-          const kw = w * kid.value / node.value;
+          const kw = node.value ? w * kid.value / node.value : 0;
           if (kw >= 0.3) lay(kid, cx, kw, depth + 1);
           cx += kw;
         });
@@ -268,7 +301,7 @@
         const y = height - (f.depth + 1) * FH;
         rect.setAttribute("x", f.x.toFixed(2)); rect.setAttribute("y", y);
         rect.setAttribute("width", f.w.toFixed(2)); rect.setAttribute("height", FH - 1);
-        rect.setAttribute("fill", f.node === root ? "#c9ced8" : colour(f.node.name));
+        rect.setAttribute("fill", colour(f.node));
         rect.dataset.id = f.node.id;
         rect.frame = f.node;
         g.appendChild(rect);
@@ -280,6 +313,12 @@
         }
         svg.appendChild(g);
       });
+      if (legend) {
+        legend.classList.toggle("hidden", !diffing());
+        legend.querySelector(".hostnote").textContent = root.value && !root.base ?
+          "No baseline samples for " + (host < 0 ? "these hosts" : d.hosts[host]) +
+          ": the frames stay uncoloured." : "";
+      }
       highlight();
     }
     function highlight() {
@@ -302,6 +341,10 @@
         out.textContent = text ? "not a valid regex" : "";
       }
     }
+    function points(node) {
+      const c = 100 * change(node);
+      return (c >= 0 ? "+" : "") + c.toFixed(1) + " points";
+    }
     svg.addEventListener("click", function (ev) {
       if (ev.target.tagName !== "rect") return;
       zoomed = ev.target.frame;
@@ -311,16 +354,20 @@
       const f = ev.target.frame;
       if (!f) { hideTip(); return; }
       showTip(ev, f.name + "\n" + f.value + " samples, " + pct(f.value, root.value) + " of all" +
-        (zoomed !== root ? ", " + pct(f.value, zoomed.value) + " of zoom" : ""));
+        (zoomed !== root ? ", " + pct(f.value, zoomed.value) + " of zoom" : "") +
+        (diffing() && root.base ? "\nbaseline " + pct(f.base, root.base) + " -> " +
+          pct(f.value, root.value) + " (" + points(f) + ")" : ""));
     });
     svg.addEventListener("mouseleave", hideTip);
     div.querySelector("button.reset").addEventListener("click", function () { zoomed = root; render(); });
     search.addEventListener("input", highlight);
-    div.querySelector("select").addEventListener("change", function (ev) {
-      build(ev.target.value ? d.hosts.indexOf(ev.target.value) : -1);
+    div.querySelector("select.hostsel").addEventListener("change", function (ev) {
+      host = ev.target.value ? d.hosts.indexOf(ev.target.value) : -1;
+      build();
       render();
     });
-    build(-1);
+    if (colourBy) colourBy.addEventListener("change", render);
+    build();
     render();
   }
 
